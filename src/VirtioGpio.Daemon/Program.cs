@@ -1,0 +1,1 @@
+namespace VirtioGpio.Daemon; internal static class Program { private static int Main() => 0; }
