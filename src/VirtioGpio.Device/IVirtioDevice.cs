@@ -80,7 +80,21 @@ public interface IVirtioDevice
     /// <param name="queueIndex">The queue index as the driver wrote it.</param>
     void NotifyQueue(int queueIndex);
 
-    /// <summary>Resets one queue (VIRTIO 1.3 §2.6.1 "Virtqueue Reset"): its buffers are forgotten without being completed.</summary>
+    /// <summary>
+    /// Processes chains that were taken before a back-end restart and never completed (vhost-user
+    /// inflight I/O tracking), in the given order, before anything new on the avail ring.
+    /// Heads that are out of range or malformed are completed with used length 0.
+    /// </summary>
+    /// <param name="queueIndex">The queue.</param>
+    /// <param name="headIndices">Heads in increasing inflight-counter order.</param>
+    void ResubmitInflight(int queueIndex, ReadOnlySpan<ushort> headIndices);
+
+    /// <summary>
+    /// Resets one queue (VIRTIO 1.3 §2.6.1 "Virtqueue Reset", and a vhost-user ring that is
+    /// re-initialised or whose front-end disconnected): buffers the device holds for it are
+    /// forgotten without being completed. Other device state (line levels, IRQ types, latched
+    /// edges) is kept, so a re-armed buffer picks up where the old one left off.
+    /// </summary>
     /// <param name="queueIndex">The queue.</param>
     void ResetQueue(int queueIndex);
 
