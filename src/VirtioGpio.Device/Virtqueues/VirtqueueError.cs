@@ -61,4 +61,10 @@ public enum VirtqueueError : byte
 
     /// <summary>The queue was marked broken by an earlier ring-level error and processes nothing until reset.</summary>
     QueueBroken,
+
+    // ----- chain-level (appended to keep earlier values stable) -----
+
+    /// <summary>The avail ring offered a head the device still holds (popped and not yet completed). The duplicate is
+    /// counted and skipped, not completed: completing it would complete the held chain twice.</summary>
+    HeadAlreadyInFlight,
 }
