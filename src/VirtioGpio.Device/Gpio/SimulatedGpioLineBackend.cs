@@ -49,6 +49,10 @@ public sealed class SimulatedGpioLineBackend : GpioLineBackend
     private readonly LineValue[] _outputLatch;
     private readonly LineValue[] _inputLevel;
     private readonly GpioIrqType[] _irqType;
+
+    // The level each line shows (the driven value for outputs, the host input otherwise), published
+    // after every change made under _gate so the device's GET_VALUE path reads it without the lock.
+    private readonly byte[] _effective;
     private readonly Queue<GpioLineChange> _observerQueue = new();
     private readonly Queue<GpioLineChange> _sinkQueue = new();
     private bool _observerDraining;
@@ -88,6 +92,7 @@ public sealed class SimulatedGpioLineBackend : GpioLineBackend
         _outputLatch = new LineValue[n];
         _inputLevel = new LineValue[n];
         _irqType = new GpioIrqType[n];
+        _effective = new byte[n];
     }
 
     /// <summary>
@@ -140,6 +145,7 @@ public sealed class SimulatedGpioLineBackend : GpioLineBackend
             {
                 LineValue before = EffectiveLevel(lineNumber);
                 _outputLatch[lineNumber] = value;
+                PublishEffective(lineNumber);
                 LineValue after = EffectiveLevel(lineNumber);
                 if (before != after)
                 {
@@ -172,6 +178,7 @@ public sealed class SimulatedGpioLineBackend : GpioLineBackend
                 }
 
                 _direction[lineNumber] = direction;
+                PublishEffective(lineNumber);
                 LineValue after = EffectiveLevel(lineNumber);
                 if (before != after || oldDirection != direction)
                 {
@@ -286,10 +293,7 @@ public sealed class SimulatedGpioLineBackend : GpioLineBackend
     public LineValue GetLevel(int lineNumber)
     {
         CheckLine(lineNumber);
-        lock (_gate)
-        {
-            return EffectiveLevel(lineNumber);
-        }
+        return Volatile.Read(ref _effective[lineNumber]) != 0 ? LineValue.High : LineValue.Low;
     }
 
     /// <summary>The host input level of a line (whatever its direction).</summary>
@@ -393,6 +397,8 @@ public sealed class SimulatedGpioLineBackend : GpioLineBackend
         }
     }
 
+    private void PublishEffective(int line) => Volatile.Write(ref _effective[line], EffectiveLevel(line).IsHigh ? (byte)1 : (byte)0);
+
     private LineValue EffectiveLevel(int line)
         => _direction[line] == GpioDirection.Output ? _outputLatch[line] : _inputLevel[line];
 
@@ -405,6 +411,7 @@ public sealed class SimulatedGpioLineBackend : GpioLineBackend
         }
 
         _inputLevel[line] = level;
+        PublishEffective(line);
         bool applied = _direction[line] != GpioDirection.Output;
         GpioLineChange change = EnqueueLocked(line, old, level, GpioLineChangeSource.Host, applied);
         if (applied && !IsDisposed)
