@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: MIT
+using System.Runtime.CompilerServices;
+using VirtioGpio.Device.Memory;
+
+namespace VirtioGpio.Device.Virtqueues;
+
+/// <content>Taking chains from the avail ring and validating them (VIRTIO 1.3 §2.7.5, §2.7.6, §2.7.13).</content>
+public sealed partial class SplitQueue
+{
+    /// <summary>
+    /// Takes the next valid chain. Malformed chains are completed with used length 0 (counted in
+    /// <see cref="InvalidChainCount"/>, reported through <see cref="InvalidChainCallback"/>) and
+    /// skipped, so one bad chain never disturbs its neighbours.
+    /// </summary>
+    /// <param name="chain">The popped chain, valid until the next pop or read on this queue.</param>
+    /// <param name="error">The ring-level error when the queue broke (or <see cref="VirtqueueError.QueueNotReady"/> /
+    /// <see cref="VirtqueueError.QueueBroken"/>); <see cref="VirtqueueError.None"/> when simply empty.</param>
+    /// <returns><see langword="true"/> when a chain was popped.</returns>
+    public bool TryPopAvailable(out DescriptorChain chain, out VirtqueueError error)
+    {
+        chain = default;
+        if (!_ready || _broken)
+        {
+            error = _broken ? VirtqueueError.QueueBroken : VirtqueueError.QueueNotReady;
+            return false;
+        }
+
+        while (true)
+        {
+            if (_nextAvail == _availIdxShadow && !TryRefreshAvailIndex(out error))
+            {
+                return false; // empty (error None) or broken
+            }
+
+            // VIRTIO 1.3 §2.7.6 "The Virtqueue Available Ring": ring[idx % Queue Size] holds a chain head.
+            int slot = _nextAvail & _mask;
+            if (!TryReadAvailEntry(slot, out ushort head))
+            {
+                error = Break(VirtqueueError.RingMemoryUnavailable);
+                return false;
+            }
+
+            // GV2; VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table": the table has Queue Size entries,
+            // so a head at or past it names no descriptor. The ring itself is corrupt: stop the queue.
+            if (head >= _size)
+            {
+                error = Break(VirtqueueError.InvalidHeadIndex);
+                return false;
+            }
+
+            _nextAvail = unchecked((ushort)(_nextAvail + 1)); // wraps by design: 16-bit free-running ring index
+
+            // VIRTIO 1.3 §2.7.13.1 "Placing Buffers Into The Descriptor Table": a driver offers only
+            // free descriptors. A head still held by the device cannot be completed twice
+            // (CVE-2022-26354 class), so the duplicate is counted and skipped, not completed.
+            bool[] inFlight = _inFlight;
+            if (inFlight[head])
+            {
+                RecordInvalidChain(head, VirtqueueError.HeadAlreadyInFlight);
+                continue;
+            }
+
+            inFlight[head] = true;
+            _inFlightCount++;
+            Tracker?.OnPopped(head);
+
+            VirtqueueError chainError = WalkChain(head, out int count, out int readableCount, out uint readable, out uint writable);
+            if (chainError == VirtqueueError.None)
+            {
+                chain = new DescriptorChain(_memory!, head, new ReadOnlySpan<Descriptor>(_scratch, 0, count), readableCount, readable, writable);
+                error = VirtqueueError.None;
+                AssertInvariants();
+                return true;
+            }
+
+            // Chain-level fault: complete it with used length 0 (VIRTIO 1.3 §2.7.8 "The Virtqueue Used
+            // Ring": len is the number of bytes written, here none) and go on with the next chain.
+            VirtqueueError usedError = AddUsed(head, 0);
+            if (usedError != VirtqueueError.None)
+            {
+                error = usedError;
+                return false;
+            }
+
+            RecordInvalidChain(head, chainError);
+        }
+    }
+
+    /// <summary>Whether the avail ring holds entries not yet taken. Returns <see langword="true"/> for a corrupt
+    /// <c>avail.idx</c> too, so the next <see cref="TryPopAvailable"/> reports it; <see langword="false"/> when not ready or broken.</summary>
+    /// <returns><see langword="true"/> when at least one entry is available.</returns>
+    public bool HasAvailable()
+    {
+        if (!_ready || _broken)
+        {
+            return false;
+        }
+
+        if (_nextAvail != _availIdxShadow)
+        {
+            return true;
+        }
+
+        if (!TryLoadAvailIdx(out ushort availIdx))
+        {
+            return true; // let the pop report the ring fault
+        }
+
+        if (unchecked((ushort)(availIdx - _nextAvail)) <= _size) // wraps by design: 16-bit ring index
+        {
+            _availIdxShadow = availIdx;
+        }
+
+        return availIdx != _nextAvail;
+    }
+
+    /// <summary>
+    /// Reads the chain at <paramref name="headIndex"/> without touching the avail ring (vhost-user
+    /// inflight resubmission). The head counts as in flight afterwards, valid or not: complete it
+    /// with <see cref="AddUsed(ushort, uint)"/> (length 0 when this method fails with a chain-level
+    /// error). The tracker's <see cref="ISplitQueueTracker.OnPopped(ushort)"/> is not called: the
+    /// head is already tracked.
+    /// </summary>
+    /// <param name="headIndex">The head descriptor index.</param>
+    /// <param name="chain">The chain, valid until the next pop or read on this queue.</param>
+    /// <param name="error">Why the chain is invalid: a chain-level error, <see cref="VirtqueueError.InvalidHeadIndex"/>
+    /// (head out of range; the queue is not broken by this), <see cref="VirtqueueError.QueueNotReady"/> or <see cref="VirtqueueError.QueueBroken"/>.</param>
+    /// <returns><see langword="true"/> when the chain is valid.</returns>
+    public bool TryReadChain(ushort headIndex, out DescriptorChain chain, out VirtqueueError error)
+    {
+        chain = default;
+        if (!_ready || _broken)
+        {
+            error = _broken ? VirtqueueError.QueueBroken : VirtqueueError.QueueNotReady;
+            return false;
+        }
+
+        if (headIndex >= _size)
+        {
+            error = VirtqueueError.InvalidHeadIndex;
+            return false;
+        }
+
+        if (!_inFlight[headIndex])
+        {
+            _inFlight[headIndex] = true;
+            _inFlightCount++;
+        }
+
+        error = WalkChain(headIndex, out int count, out int readableCount, out uint readable, out uint writable);
+        if (error != VirtqueueError.None)
+        {
+            return false;
+        }
+
+        chain = new DescriptorChain(_memory!, headIndex, new ReadOnlySpan<Descriptor>(_scratch, 0, count), readableCount, readable, writable);
+        AssertInvariants();
+        return true;
+    }
+
+    /// <summary>Re-reads <c>avail.idx</c>; <see langword="false"/> when the ring is empty (error None) or broken.</summary>
+    private bool TryRefreshAvailIndex(out VirtqueueError error)
+    {
+        if (!TryLoadAvailIdx(out ushort availIdx))
+        {
+            error = Break(VirtqueueError.RingMemoryUnavailable);
+            return false;
+        }
+
+        // GV3; VIRTIO 1.3 §2.7.13 "Supplying Buffers to The Device": the ring holds at most Queue Size
+        // entries, so avail.idx can run ahead of the device by at most that much. More means a
+        // corrupt index (reprocessing old chains: the vm-virtio self-DoS fix): stop the queue.
+        if (unchecked((ushort)(availIdx - _nextAvail)) > _size) // wraps by design: 16-bit ring index
+        {
+            error = Break(VirtqueueError.AvailIndexOutOfRange);
+            return false;
+        }
+
+        _availIdxShadow = availIdx;
+        error = VirtqueueError.None;
+        return availIdx != _nextAvail;
+    }
+
+    private void RecordInvalidChain(ushort head, VirtqueueError reason)
+    {
+        _invalidChainCount++;
+        _lastChainError = reason;
+        InvalidChainCallback?.Invoke(head, reason);
+    }
+
+    /// <summary>
+    /// Walks the chain at <paramref name="head"/> once, copying each buffer descriptor into the
+    /// scratch array (indirect tables flattened) and validating it. Bounded: at most Queue Size
+    /// direct steps plus at most Queue Size indirect entries.
+    /// </summary>
+    private VirtqueueError WalkChain(ushort head, out int count, out int readableCount, out uint readableLength, out uint writableLength)
+    {
+        ChainBuilder builder = new(_scratch, _size);
+        int size = _size;
+        int index = head;
+        int steps = 0;
+        VirtqueueError error;
+        while (true)
+        {
+            // GV4 / TTL; VIRTIO 1.3 §2.7.5.2 "Driver Requirements: The Virtqueue Descriptor Table":
+            // loops are forbidden, and the table has Queue Size entries, so a walk that takes more
+            // steps than that is a loop or an overlong chain.
+            if (++steps > size)
+            {
+                error = VirtqueueError.ChainTooLong;
+                break;
+            }
+
+            if (!TryReadTableDescriptor(index, out Descriptor descriptor))
+            {
+                // The table was checked at activation, so only a memory that changed under us gets here.
+                error = VirtqueueError.GuestMemoryUnavailable;
+                break;
+            }
+
+            if ((descriptor.Flags & DescriptorFlags.Indirect) != 0)
+            {
+                // VIRTIO 1.3 §2.7.5.3.2 "Device Requirements: Indirect Descriptors": zero or more normal
+                // descriptors followed by a single INDIRECT one; the chain ends with its table.
+                error = WalkIndirectTable(in descriptor, ref builder);
+                break;
+            }
+
+            error = builder.Append(this, in descriptor);
+            if (error != VirtqueueError.None)
+            {
+                break;
+            }
+
+            if ((descriptor.Flags & DescriptorFlags.Next) == 0)
+            {
+                break;
+            }
+
+            // GV2; VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table": next must name a table entry.
+            if (descriptor.Next >= size)
+            {
+                error = VirtqueueError.InvalidDescriptorIndex;
+                break;
+            }
+
+            index = descriptor.Next;
+        }
+
+        count = builder.Count;
+        readableCount = builder.ReadableCount;
+        readableLength = unchecked((uint)builder.ReadableLength); // meaningful only when error is None (then < 2^32)
+        writableLength = unchecked((uint)builder.WritableLength);
+        return error;
+    }
+
+    private VirtqueueError WalkIndirectTable(in Descriptor pointer, ref ChainBuilder builder)
+    {
+        // GV5; VIRTIO 1.3 §2.7.5.3.1 "Driver Requirements: Indirect Descriptors": the driver MUST NOT
+        // set VIRTQ_DESC_F_INDIRECT unless VIRTIO_F_INDIRECT_DESC was negotiated...
+        if (!_indirectEnabled)
+        {
+            return VirtqueueError.IndirectNotNegotiated;
+        }
+
+        // ...and MUST NOT set both VIRTQ_DESC_F_INDIRECT and VIRTQ_DESC_F_NEXT.
+        // (The WRITE flag of this descriptor is ignored: §2.7.5.3.2 "Device Requirements: Indirect Descriptors".)
+        if ((pointer.Flags & DescriptorFlags.Next) != 0)
+        {
+            return VirtqueueError.IndirectWithNext;
+        }
+
+        // GV6; VIRTIO 1.3 §2.7.5.3 "Indirect Descriptors": the table is desc[len / 16]. A zero or
+        // non-multiple length is malformed (QEMU #3984: never assert on it); more entries than the
+        // queue size breaks "MUST NOT create a descriptor chain longer than the Queue Size" (§2.7.5.3.1).
+        uint length = pointer.Length;
+        if (length == 0 || (length % Descriptor.Size) != 0 || length / Descriptor.Size > (uint)_size)
+        {
+            return VirtqueueError.InvalidIndirectTableLength;
+        }
+
+        // GV7: addr + len must not wrap.
+        if (!pointer.Address.IsRangeValid(length))
+        {
+            return VirtqueueError.AddressOverflow;
+        }
+
+        int entries = (int)(length / Descriptor.Size);
+
+        // GV9: the whole table must be readable guest memory (VQ-4: any alignment is accepted; bytes are decoded safely).
+        IGuestMemory memory = _memory!;
+        RegionGuestMemory? regions = _regionMemory;
+        GuestMemoryError memoryError = regions is not null
+            ? regions.TryGetSpan(pointer.Address, (int)length, GuestMemoryAccess.Read, out Span<byte> table)
+            : memory.TryGetSpan(pointer.Address, (int)length, GuestMemoryAccess.Read, out table);
+        bool stitched = false;
+        if (memoryError == GuestMemoryError.CrossesRegionBoundary)
+        {
+            // Table spans regions: check it all, then read entry by entry with stitched copies.
+            memoryError = regions is not null
+                ? regions.CheckRange(pointer.Address, length, GuestMemoryAccess.Read)
+                : GuestRangeValidator.Check(memory, pointer.Address, length, GuestMemoryAccess.Read);
+            stitched = true;
+        }
+
+        if (memoryError != GuestMemoryError.None)
+        {
+            return MapMemoryError(memoryError);
+        }
+
+        int index = 0;
+        int steps = 0;
+        while (true)
+        {
+            // GV4 / TTL within the table: at most one visit per entry.
+            if (++steps > entries)
+            {
+                return VirtqueueError.ChainTooLong;
+            }
+
+            Descriptor descriptor;
+            if (!stitched)
+            {
+                descriptor = Decode(table.Slice(index * Descriptor.Size, Descriptor.Size));
+            }
+            else if (!TryReadDescriptorGeneric(memory, new GuestAddress(pointer.Address.Value + ((ulong)(uint)index * Descriptor.Size)), out descriptor))
+            {
+                return VirtqueueError.GuestMemoryUnavailable;
+            }
+
+            // GV5; VIRTIO 1.3 §2.7.5.3.1: no VIRTQ_DESC_F_INDIRECT within an indirect table.
+            if ((descriptor.Flags & DescriptorFlags.Indirect) != 0)
+            {
+                return VirtqueueError.NestedIndirectTable;
+            }
+
+            VirtqueueError error = builder.Append(this, in descriptor);
+            if (error != VirtqueueError.None)
+            {
+                return error;
+            }
+
+            if ((descriptor.Flags & DescriptorFlags.Next) == 0)
+            {
+                return VirtqueueError.None;
+            }
+
+            // GV2: next indexes the indirect table, which has len / 16 entries.
+            if (descriptor.Next >= entries)
+            {
+                return VirtqueueError.InvalidDescriptorIndex;
+            }
+
+            index = descriptor.Next;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static VirtqueueError MapMemoryError(GuestMemoryError error)
+        => error == GuestMemoryError.AddressOverflow ? VirtqueueError.AddressOverflow : VirtqueueError.GuestMemoryUnavailable;
+
+    /// <summary>Accumulates the flattened buffer descriptors of one chain into the queue's scratch array.</summary>
+    private struct ChainBuilder
+    {
+        // Mutable struct: passed by ref, never copied.
+        private readonly Descriptor[] _scratch;
+        private readonly int _capacity;
+
+        public ChainBuilder(Descriptor[] scratch, int capacity)
+        {
+            _scratch = scratch;
+            _capacity = capacity;
+            Count = 0;
+            ReadableCount = 0;
+            ReadableLength = 0;
+            WritableLength = 0;
+        }
+
+        public int Count { get; private set; }
+
+        public int ReadableCount { get; private set; }
+
+        public ulong ReadableLength { get; private set; }
+
+        public ulong WritableLength { get; private set; }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public VirtqueueError Append(SplitQueue queue, in Descriptor descriptor)
+        {
+            // GV4; VIRTIO 1.3 §2.7.5.3.1 "Driver Requirements: Indirect Descriptors": "A driver MUST NOT
+            // create a descriptor chain longer than the Queue Size of the device" (indirect entries included).
+            if (Count >= _capacity)
+            {
+                return VirtqueueError.ChainTooLong;
+            }
+
+            // GV7; VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table": addr + len must not wrap (OpenVMM #4047).
+            uint length = descriptor.Length;
+            if (!descriptor.Address.IsRangeValid(length))
+            {
+                return VirtqueueError.AddressOverflow;
+            }
+
+            GuestMemoryAccess access;
+            if ((descriptor.Flags & DescriptorFlags.Write) != 0)
+            {
+                WritableLength += length;
+                access = GuestMemoryAccess.Write;
+            }
+            else
+            {
+                // GV8; VIRTIO 1.3 §2.7.4.2 "Driver Requirements: Message Framing": "The driver MUST place any
+                // device-writable descriptor elements after any device-readable descriptor elements."
+                // Decision: reject (a reader/writer split that is ambiguous is never guessed).
+                if (Count != ReadableCount)
+                {
+                    return VirtqueueError.ReadableAfterWritable;
+                }
+
+                ReadableLength += length;
+                ReadableCount++;
+                access = GuestMemoryAccess.Read;
+            }
+
+            // GV7; VIRTIO 1.3 §2.7.5.2 "Driver Requirements: The Virtqueue Descriptor Table": no chain
+            // longer than 2^32 bytes in total. The used length is 32-bit, so 2^32 itself is refused too.
+            if (ReadableLength + WritableLength > uint.MaxValue)
+            {
+                return VirtqueueError.ChainLengthOverflow;
+            }
+
+            // GV9 / VM-1; VIRTIO 1.3 §2.7.5.1 "Device Requirements: The Virtqueue Descriptor Table": the
+            // whole buffer must be guest memory with the access the device will make (write only to
+            // device-writable buffers). CVE-2018-1059 / CVE-2019-18960 class.
+            GuestMemoryError memoryError = queue.CheckBuffer(descriptor.Address, length, access);
+            if (memoryError != GuestMemoryError.None)
+            {
+                return MapMemoryError(memoryError);
+            }
+
+            _scratch[Count++] = descriptor;
+            return VirtqueueError.None;
+        }
+    }
+}
