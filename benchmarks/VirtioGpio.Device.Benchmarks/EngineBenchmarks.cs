@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+using BenchmarkDotNet.Attributes;
+
+namespace VirtioGpio.Device.Benchmarks;
+
+/// <summary>
+/// Queue-engine variants of WORKLOAD.md. One benchmark invocation is one iteration of the
+/// workload (128 chains, or one 128-descriptor chain), so with <c>OperationsPerInvoke = 128</c>
+/// the reported time is ns per chain (per descriptor for <c>long-chain</c>). Each class checks
+/// every response and used entry once in <c>[GlobalSetup]</c>, outside the timed region.
+/// </summary>
+[MemoryDiagnoser]
+[MedianColumn]
+[MinColumn]
+[BenchmarkCategory("engine")]
+public class EngineBenchmarks
+{
+    private QueueWorkload _workload = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _workload = new QueueWorkload(WorkloadShape.Engine);
+        _workload.RunAndVerifyOnce();
+        _workload.RunAndVerifyOnce(); // second round: ring indices have moved, slots reused
+    }
+
+    [Benchmark(OperationsPerInvoke = QueueWorkload.Batch)]
+    public void Engine() => _workload.RunIteration();
+
+    [GlobalCleanup]
+    public void Cleanup() => _workload.RunAndVerifyOnce();
+}

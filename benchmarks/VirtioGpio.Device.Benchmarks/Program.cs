@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: MIT
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Running;
+
+namespace VirtioGpio.Device.Benchmarks;
+
+/// <summary>
+/// Entry point (BenchmarkSwitcher). Examples, from the repository root:
+/// <c>dotnet run -c Release --project benchmarks/VirtioGpio.Device.Benchmarks -- --filter '*'</c>,
+/// <c>-- --filter '*Engine*'</c>, or a quick smoke run with <c>-- --filter '*' --job dry</c>.
+/// The workload is the shared WORKLOAD.md shape; see docs/benchmarks.md.
+/// </summary>
+public static class Program
+{
+    public static void Main(string[] args)
+    {
+        // BenchmarkDotNet rebuilds the project for each job; on a busy CI machine that can take longer
+        // than its 2-minute default, which fails every benchmark with a build timeout.
+        IConfig config = ManualConfig.Create(DefaultConfig.Instance).WithBuildTimeout(TimeSpan.FromMinutes(15));
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+    }
+}
