@@ -45,10 +45,10 @@ public sealed partial class VirtioMmioTransport : IVirtioInterruptSink
     private readonly object _gate = new();     // serialises register accesses (held while calling the device)
     private readonly object _irqGate = new();  // guards InterruptStatus; never held while calling the device
     private readonly QueueRegisters[] _queues;
+    private readonly VirtioStatusRegister _status;
 
     private uint _interruptStatus;
     private bool _lineAsserted;
-    private byte _status;
     private uint _deviceFeaturesSel;
     private uint _driverFeaturesSel;
     private ulong _driverFeatures;
@@ -77,6 +77,7 @@ public sealed partial class VirtioMmioTransport : IVirtioInterruptSink
         _version = options.Version;
         _vendorId = options.VendorId;
         _logger = options.Logger ?? NullLogger.Instance;
+        _status = new VirtioStatusRegister(device);
         _queues = new QueueRegisters[device.QueueCount];
         for (int i = 0; i < _queues.Length; i++)
         {
@@ -336,7 +337,7 @@ public sealed partial class VirtioMmioTransport : IVirtioInterruptSink
             case VirtioMmioRegister.QueueNotify:
                 // VIRTIO 1.3 §4.2.3.4 "Available Buffer Notifications". Only a running device is
                 // notified; an early kick is not lost because enabling a queue scans its avail ring.
-                if ((_status & (byte)VirtioDeviceStatus.DriverOk) != 0 && (value & 0xFFFF) < (uint)_queues.Length)
+                if (_status.IsDriverOk && (value & 0xFFFF) < (uint)_queues.Length)
                 {
                     _device.NotifyQueue((int)(value & 0xFFFF));
                 }
@@ -361,8 +362,8 @@ public sealed partial class VirtioMmioTransport : IVirtioInterruptSink
 
     private bool InQueueSetupWindow =>
         _version == 1
-            ? (_status & (byte)VirtioDeviceStatus.DriverOk) == 0
-            : (_status & ((byte)VirtioDeviceStatus.FeaturesOk | (byte)VirtioDeviceStatus.DriverOk)) == (byte)VirtioDeviceStatus.FeaturesOk;
+            ? !_status.IsDriverOk
+            : _status.InQueueSetupWindow;
 
     // VIRTIO 1.3 §4.2.3.2 "Virtqueue Configuration": queue registers are written after FEATURES_OK
     // and before DRIVER_OK, while the queue is not ready. Writes at other times are ignored
@@ -373,7 +374,7 @@ public sealed partial class VirtioMmioTransport : IVirtioInterruptSink
     {
         // VIRTIO 1.3 §3.1.1 "Driver Requirements: Device Initialization": features are written
         // before FEATURES_OK; afterwards they are frozen.
-        if ((_status & ((byte)VirtioDeviceStatus.FeaturesOk | (byte)VirtioDeviceStatus.DriverOk)) != 0)
+        if (_status.FeaturesFrozen)
         {
             return false;
         }
@@ -501,16 +502,7 @@ public sealed partial class VirtioMmioTransport : IVirtioInterruptSink
         return true;
     }
 
-    private uint ReadStatus()
-    {
-        byte status = _status;
-        if (_device.NeedsReset && (status & (byte)VirtioDeviceStatus.DriverOk) != 0)
-        {
-            status |= (byte)VirtioDeviceStatus.DeviceNeedsReset;
-        }
-
-        return status;
-    }
+    private uint ReadStatus() => _status.Read();
 
     private void WriteStatus(uint value)
     {
@@ -521,59 +513,23 @@ public sealed partial class VirtioMmioTransport : IVirtioInterruptSink
             return;
         }
 
-        // VIRTIO 1.3 §2.1.2 "Driver Requirements: Device Status Field": the driver never clears bits.
-        // DEVICE_NEEDS_RESET is the device's bit and cannot be written.
-        requested &= unchecked((byte)~(byte)VirtioDeviceStatus.DeviceNeedsReset);
-        byte added = (byte)(requested & ~_status);
-        if ((requested & _status) != _status)
+        byte before = _status.Value;
+        switch (_status.Write(requested, _driverFeatures, legacy: _version == 1))
         {
-            LogStatusBitsCleared(_status, requested);
-            Interlocked.Increment(ref _ignored);
-            return;
-        }
-
-        if ((added & (byte)VirtioDeviceStatus.FeaturesOk) != 0 && _version == 2)
-        {
-            // VIRTIO 1.3 §3.1.1: the device refuses FEATURES_OK (leaves it clear) when the driver
-            // accepted features that were not offered.
-            if (!_device.TryAcceptFeatures(_driverFeatures))
-            {
+            case StatusWrite.ClearsBits:
+                LogStatusBitsCleared(before, requested);
+                Interlocked.Increment(ref _ignored);
+                break;
+            case StatusWrite.FeaturesRefused:
                 LogFeaturesRefused(_driverFeatures, _device.DeviceFeatures);
-                requested &= unchecked((byte)~(byte)VirtioDeviceStatus.FeaturesOk);
-                added &= unchecked((byte)~(byte)VirtioDeviceStatus.FeaturesOk);
-            }
-        }
-
-        if ((added & (byte)VirtioDeviceStatus.DriverOk) != 0)
-        {
-            bool featuresOk = _version == 1 ? _device.TryAcceptFeatures(_driverFeatures) : (_status & (byte)VirtioDeviceStatus.FeaturesOk) != 0;
-            if (!featuresOk)
-            {
-                // DRIVER_OK without successful negotiation: nothing can be activated.
+                break;
+            case StatusWrite.DriverOkWithoutFeatures:
                 LogDriverOkWithoutFeatures();
-                requested &= unchecked((byte)~(byte)VirtioDeviceStatus.DriverOk);
-                _status = requested;
-                return;
-            }
-
-            _status = requested;
-            _device.Activate(_memory, this);
-            for (int i = 0; i < _queues.Length; i++)
-            {
-                if (_queues[i].Ready)
-                {
-                    VirtqueueError error = _device.SetQueueReady(i, true);
-                    if (error != VirtqueueError.None)
-                    {
-                        LogQueueActivationFailed(i, error);
-                    }
-                }
-            }
-
-            return;
+                break;
+            case StatusWrite.DriverOk:
+                _status.Activate(_memory, this, i => _queues[i].Ready, LogQueueActivationFailed);
+                break;
         }
-
-        _status = requested;
     }
 
     private void ResetDevice()
@@ -586,7 +542,7 @@ public sealed partial class VirtioMmioTransport : IVirtioInterruptSink
             q.Clear();
         }
 
-        _status = 0;
+        _status.Clear();
         _driverFeatures = 0;
         _deviceFeaturesSel = 0;
         _driverFeaturesSel = 0;

@@ -75,8 +75,8 @@ public sealed partial class VirtioPciTransport : IVirtioInterruptSink
     private readonly byte[] _msixTable;
     private readonly ulong[] _msixPending;
     private readonly int _pciCfgCapOffset;
+    private readonly VirtioStatusRegister _status;
 
-    private byte _status;
     private uint _deviceFeatureSelect;
     private uint _driverFeatureSelect;
     private ulong _driverFeatures;
@@ -106,6 +106,7 @@ public sealed partial class VirtioPciTransport : IVirtioInterruptSink
             throw new ArgumentOutOfRangeException(nameof(options), _vectorCount, "MSI-X supports 1..2048 vectors (0 disables MSI-X).");
         }
 
+        _status = new VirtioStatusRegister(device);
         _queues = new QueueRegisters[device.QueueCount];
         for (int i = 0; i < _queues.Length; i++)
         {
@@ -500,7 +501,7 @@ public sealed partial class VirtioPciTransport : IVirtioInterruptSink
             }
 
             int queue = (int)(o / NotifyOffMultiplier);
-            if ((_status & (byte)VirtioDeviceStatus.DriverOk) != 0 && queue < _queues.Length)
+            if (_status.IsDriverOk && queue < _queues.Length)
             {
                 _device.NotifyQueue(queue);
             }
@@ -720,8 +721,7 @@ public sealed partial class VirtioPciTransport : IVirtioInterruptSink
 
     private ushort ValidVector(ushort vector) => vector < _vectorCount ? vector : NoVector;
 
-    private bool InQueueSetupWindow =>
-        (_status & ((byte)VirtioDeviceStatus.FeaturesOk | (byte)VirtioDeviceStatus.DriverOk)) == (byte)VirtioDeviceStatus.FeaturesOk;
+    private bool InQueueSetupWindow => _status.InQueueSetupWindow;
 
     // Queue configuration is accepted only between FEATURES_OK and DRIVER_OK and while the queue
     // is disabled (Firecracker CVE-2026-5747: writes after activation).
@@ -764,7 +764,7 @@ public sealed partial class VirtioPciTransport : IVirtioInterruptSink
 
     private bool WriteDriverFeatures(uint value)
     {
-        if ((_status & ((byte)VirtioDeviceStatus.FeaturesOk | (byte)VirtioDeviceStatus.DriverOk)) != 0)
+        if (_status.FeaturesFrozen)
         {
             return false;
         }
@@ -782,16 +782,7 @@ public sealed partial class VirtioPciTransport : IVirtioInterruptSink
         }
     }
 
-    private uint ReadStatus()
-    {
-        byte status = _status;
-        if (_device.NeedsReset && (status & (byte)VirtioDeviceStatus.DriverOk) != 0)
-        {
-            status |= (byte)VirtioDeviceStatus.DeviceNeedsReset;
-        }
-
-        return status;
-    }
+    private uint ReadStatus() => _status.Read();
 
     private void WriteStatus(byte requested)
     {
@@ -801,51 +792,23 @@ public sealed partial class VirtioPciTransport : IVirtioInterruptSink
             return;
         }
 
-        requested &= unchecked((byte)~(byte)VirtioDeviceStatus.DeviceNeedsReset);
-        if ((requested & _status) != _status)
+        byte before = _status.Value;
+        switch (_status.Write(requested, _driverFeatures, legacy: false))
         {
-            // VIRTIO 1.3 §2.1.2: the driver never clears status bits (other than by reset).
-            LogStatusBitsCleared(_status, requested);
-            Interlocked.Increment(ref _ignored);
-            return;
-        }
-
-        byte added = (byte)(requested & ~_status);
-        if ((added & (byte)VirtioDeviceStatus.FeaturesOk) != 0 && !_device.TryAcceptFeatures(_driverFeatures))
-        {
-            // VIRTIO 1.3 §3.1.1: FEATURES_OK stays clear when unoffered features were accepted.
-            LogFeaturesRefused(_driverFeatures, _device.DeviceFeatures);
-            requested &= unchecked((byte)~(byte)VirtioDeviceStatus.FeaturesOk);
-            added &= unchecked((byte)~(byte)VirtioDeviceStatus.FeaturesOk);
-        }
-
-        if ((added & (byte)VirtioDeviceStatus.DriverOk) != 0)
-        {
-            if ((requested & (byte)VirtioDeviceStatus.FeaturesOk) == 0)
-            {
+            case StatusWrite.ClearsBits:
+                LogStatusBitsCleared(before, requested);
+                Interlocked.Increment(ref _ignored);
+                break;
+            case StatusWrite.FeaturesRefused:
+                LogFeaturesRefused(_driverFeatures, _device.DeviceFeatures);
+                break;
+            case StatusWrite.DriverOkWithoutFeatures:
                 LogDriverOkWithoutFeatures();
-                _status = (byte)(requested & ~(byte)VirtioDeviceStatus.DriverOk);
-                return;
-            }
-
-            _status = requested;
-            _device.Activate(_memory, this);
-            for (int i = 0; i < _queues.Length; i++)
-            {
-                if (_queues[i].Enabled)
-                {
-                    VirtqueueError error = _device.SetQueueReady(i, true);
-                    if (error != VirtqueueError.None)
-                    {
-                        LogQueueActivationFailed(i, error);
-                    }
-                }
-            }
-
-            return;
+                break;
+            case StatusWrite.DriverOk:
+                _status.Activate(_memory, this, i => _queues[i].Enabled, LogQueueActivationFailed);
+                break;
         }
-
-        _status = requested;
     }
 
     private void ResetDevice()
@@ -856,7 +819,7 @@ public sealed partial class VirtioPciTransport : IVirtioInterruptSink
             q.Clear();
         }
 
-        _status = 0;
+        _status.Clear();
         _driverFeatures = 0;
         _deviceFeatureSelect = 0;
         _driverFeatureSelect = 0;
