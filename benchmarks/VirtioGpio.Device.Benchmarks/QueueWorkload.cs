@@ -143,10 +143,11 @@ public sealed class QueueWorkload
     {
         int count = Shape == WorkloadShape.LongChain ? 1 : Batch;
         Span<byte> ring = _ram.AsSpan((int)AvailRing + 4, 2 * QueueSize);
+        ReadOnlySpan<ushort> heads = _heads.AsSpan(0, count);
         ushort idx = _availIdx;
-        for (int k = 0; k < count; k++)
+        for (int k = 0; k < heads.Length; k++)
         {
-            BinaryPrimitives.WriteUInt16LittleEndian(ring.Slice(2 * ((idx + k) % QueueSize)), _heads[k]);
+            BinaryPrimitives.WriteUInt16LittleEndian(ring.Slice(2 * ((idx + k) & (QueueSize - 1))), heads[k]);
         }
 
         if (Shape == WorkloadShape.EventIdx)
@@ -219,8 +220,7 @@ public sealed class QueueWorkload
         ulong checksum = UsedChecksum;
         for (ushort i = _lastUsed; i != usedIdx; i = unchecked((ushort)(i + 1)))
         {
-            ReadOnlySpan<byte> element = ring.Slice(8 * (i % QueueSize), 8);
-            checksum += BinaryPrimitives.ReadUInt32LittleEndian(element) + ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(element.Slice(4)) << 32);
+            checksum += BinaryPrimitives.ReadUInt64LittleEndian(ring.Slice(8 * (i & (QueueSize - 1)))); // le32 id | le32 len << 32
         }
 
         _lastUsed = usedIdx;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace VirtioGpio.Device.Memory;
 
@@ -11,6 +12,7 @@ namespace VirtioGpio.Device.Memory;
 /// <remarks>All arithmetic is overflow-checked: <see cref="TryAdd(ulong, out GuestAddress)"/>
 /// fails instead of wrapping, as guest-supplied <c>addr + len</c> must never wrap
 /// (VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table").</remarks>
+[StructLayout(LayoutKind.Sequential)] // one ulong: a descriptor's first field is bit-identical to le64 addr
 public readonly struct GuestAddress : IEquatable<GuestAddress>, IComparable<GuestAddress>
 {
     /// <summary>Creates an address from its numeric value.</summary>

@@ -38,6 +38,10 @@ public sealed class RegionGuestMemory : IGuestMemory
     // is harmless because it is always re-checked.
     private int _lastHit;
 
+    // _regions[_lastHit], so the fast paths load one field instead of indexing the table. Also only a hint
+    // (reference writes are atomic; a stale region is re-checked like any other).
+    private GuestMemoryRegion _hot;
+
     /// <summary>Creates guest memory from one region.</summary>
     /// <param name="region">The region.</param>
     /// <exception cref="ArgumentNullException"><paramref name="region"/> is null.</exception>
@@ -77,6 +81,7 @@ public sealed class RegionGuestMemory : IGuestMemory
         }
 
         _regions = sorted;
+        _hot = sorted[0];
     }
 
     /// <summary>The regions, sorted by start address.</summary>
@@ -98,7 +103,7 @@ public sealed class RegionGuestMemory : IGuestMemory
     public GuestMemoryError TryGetSpan(GuestAddress address, int length, GuestMemoryAccess access, out Span<byte> span)
     {
         // Fast path: the region of the previous lookup holds the whole range.
-        GuestMemoryRegion region = _regions[_lastHit];
+        GuestMemoryRegion region = _hot;
         ulong offset = unchecked(address.Value - region.Start.Value); // wraps by design: huge when below Start
         if (offset < region.Length && (ulong)(uint)length <= region.Length - offset && length > 0 && (region.Access & access) == access)
         {
@@ -114,11 +119,11 @@ public sealed class RegionGuestMemory : IGuestMemory
     public GuestMemoryError TryRead(GuestAddress address, Span<byte> destination)
     {
         // Fast path: the region of the previous lookup holds the whole range.
-        GuestMemoryRegion region = _regions[_lastHit];
+        GuestMemoryRegion region = _hot;
         ulong offset = unchecked(address.Value - region.Start.Value); // wraps by design: huge when below Start
         if (offset < region.Length && (ulong)(uint)destination.Length <= region.Length - offset && (region.Access & GuestMemoryAccess.Read) != 0)
         {
-            region.GetSpanUnchecked(offset, destination.Length).CopyTo(destination);
+            SmallCopy.Copy(region.GetSpanUnchecked(offset, destination.Length), destination);
             return GuestMemoryError.None;
         }
 
@@ -170,11 +175,11 @@ public sealed class RegionGuestMemory : IGuestMemory
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public GuestMemoryError TryWrite(GuestAddress address, ReadOnlySpan<byte> source)
     {
-        GuestMemoryRegion region = _regions[_lastHit];
+        GuestMemoryRegion region = _hot;
         ulong offset = unchecked(address.Value - region.Start.Value); // wraps by design: huge when below Start
         if (offset < region.Length && (ulong)(uint)source.Length <= region.Length - offset && (region.Access & GuestMemoryAccess.Write) != 0)
         {
-            source.CopyTo(region.GetSpanUnchecked(offset, source.Length));
+            SmallCopy.Copy(source, region.GetSpanUnchecked(offset, source.Length));
             return GuestMemoryError.None;
         }
 
@@ -309,7 +314,7 @@ public sealed class RegionGuestMemory : IGuestMemory
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal GuestMemoryError CheckRange(GuestAddress address, ulong length, GuestMemoryAccess access)
     {
-        GuestMemoryRegion region = _regions[_lastHit];
+        GuestMemoryRegion region = _hot;
         ulong offset = unchecked(address.Value - region.Start.Value); // wraps by design: huge when below Start
         if (offset < region.Length && length <= region.Length - offset && (region.Access & access) == access)
         {
@@ -349,6 +354,7 @@ public sealed class RegionGuestMemory : IGuestMemory
             if (region.LastAddress.Value >= last)
             {
                 _lastHit = index;
+                _hot = region;
                 return GuestMemoryError.None;
             }
 
@@ -399,6 +405,7 @@ public sealed class RegionGuestMemory : IGuestMemory
         }
 
         _lastHit = index;
+        _hot = region;
         span = region.GetSpanUnchecked(offset, length);
         return GuestMemoryError.None;
     }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using VirtioGpio.Device.Memory;
 
 namespace VirtioGpio.Device.Virtqueues;
@@ -8,6 +9,7 @@ namespace VirtioGpio.Device.Virtqueues;
 /// One 16-byte split-ring descriptor, copied out of guest memory
 /// (VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table": <c>le64 addr; le32 len; le16 flags; le16 next</c>).
 /// </summary>
+[StructLayout(LayoutKind.Sequential)] // the ring engine copies descriptors with one 16-byte load: keep the field order
 public readonly struct Descriptor
 {
     /// <summary>The size of one descriptor in the table.</summary>

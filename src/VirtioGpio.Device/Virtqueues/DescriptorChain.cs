@@ -18,11 +18,13 @@ namespace VirtioGpio.Device.Virtqueues;
 public readonly ref struct DescriptorChain
 {
     private readonly ReadOnlySpan<Descriptor> _descriptors;
+    private readonly RegionGuestMemory? _regions; // Memory when it is a RegionGuestMemory (resolved once by the queue)
     private readonly int _readableCount;
 
-    internal DescriptorChain(IGuestMemory memory, ushort headIndex, ReadOnlySpan<Descriptor> descriptors, int readableCount, uint readableLength, uint writableLength)
+    internal DescriptorChain(IGuestMemory memory, RegionGuestMemory? regions, ushort headIndex, ReadOnlySpan<Descriptor> descriptors, int readableCount, uint readableLength, uint writableLength)
     {
         Memory = memory;
+        _regions = regions;
         HeadIndex = headIndex;
         _descriptors = descriptors;
         _readableCount = readableCount;
@@ -57,9 +59,9 @@ public readonly ref struct DescriptorChain
 
     /// <summary>A gather reader across the device-readable buffers.</summary>
     /// <returns>A reader positioned at the first readable byte.</returns>
-    public DescriptorChainReader CreateReader() => new(Memory, _descriptors.Slice(0, _readableCount), ReadableLength);
+    public DescriptorChainReader CreateReader() => new(Memory, _regions, _descriptors.Slice(0, _readableCount), ReadableLength);
 
     /// <summary>A scatter writer across the device-writable buffers.</summary>
     /// <returns>A writer positioned at the first writable byte.</returns>
-    public DescriptorChainWriter CreateWriter() => new(Memory, _descriptors.Slice(_readableCount), WritableLength);
+    public DescriptorChainWriter CreateWriter() => new(Memory, _regions, _descriptors.Slice(_readableCount), WritableLength);
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+using System.Runtime.CompilerServices;
 using VirtioGpio.Device.Memory;
 
 namespace VirtioGpio.Device.Virtqueues;
@@ -42,9 +43,15 @@ public ref struct DescriptorChainReader
 
     /// <summary>Creates a reader over exactly <paramref name="readable"/>, whose lengths add up to <paramref name="readableLength"/>.</summary>
     internal DescriptorChainReader(IGuestMemory memory, ReadOnlySpan<Descriptor> readable, uint readableLength)
+        : this(memory, memory as RegionGuestMemory, readable, readableLength)
+    {
+    }
+
+    /// <summary>As the constructor above, with <paramref name="regions"/> = <paramref name="memory"/> as <see cref="RegionGuestMemory"/>, resolved by the caller.</summary>
+    internal DescriptorChainReader(IGuestMemory memory, RegionGuestMemory? regions, ReadOnlySpan<Descriptor> readable, uint readableLength)
     {
         _memory = memory;
-        _regions = memory as RegionGuestMemory;
+        _regions = regions;
         _descriptors = readable;
         _index = 0;
         _offset = 0;
@@ -61,38 +68,49 @@ public ref struct DescriptorChainReader
     /// <summary>Reads exactly <c>destination.Length</c> bytes, or nothing (the position does not move on failure).</summary>
     /// <param name="destination">Receives the bytes.</param>
     /// <returns><see langword="false"/> when fewer bytes remain or memory failed (see <see cref="LastError"/>).</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryReadExactly(scoped Span<byte> destination)
+    {
+        // Fast path, inlined into the caller: region-backed memory and the current buffer holds all of it
+        // (the common one-request-per-descriptor case).
+        int index = _index;
+        ReadOnlySpan<Descriptor> descriptors = _descriptors;
+        RegionGuestMemory? regions = _regions;
+        uint length = (uint)destination.Length;
+        if (regions is not null && (uint)index < (uint)descriptors.Length && length - 1 < _remaining)
+        {
+            ref readonly Descriptor current = ref descriptors[index];
+            uint offset = _offset;
+            uint left = current.Length - offset;
+            if (length <= left)
+            {
+                // addr + offset cannot wrap: addr + len was checked when the chain was popped.
+                if (regions.TryRead(new GuestAddress(current.Address.Value + offset), destination) == GuestMemoryError.None)
+                {
+                    if (length == left)
+                    {
+                        _index = index + 1;
+                        _offset = 0;
+                    }
+                    else
+                    {
+                        _offset = offset + length;
+                    }
+
+                    _remaining -= length;
+                    return true;
+                }
+            }
+        }
+
+        return TryReadExactlySlow(destination);
+    }
+
+    private bool TryReadExactlySlow(scoped Span<byte> destination)
     {
         if ((uint)destination.Length > _remaining)
         {
             return false;
-        }
-
-        // Fast path: the current buffer holds all of it (the common one-request-per-descriptor case).
-        if (_index < _descriptors.Length && destination.Length != 0)
-        {
-            Descriptor current = _descriptors[_index];
-            if ((uint)destination.Length <= current.Length - _offset)
-            {
-                // addr + offset cannot wrap: addr + len was checked when the chain was popped.
-                GuestAddress address = new(current.Address.Value + _offset);
-                GuestMemoryError error = _regions is not null ? _regions.TryRead(address, destination) : _memory!.TryRead(address, destination);
-                if (error != GuestMemoryError.None)
-                {
-                    _lastError = error;
-                    return false;
-                }
-
-                _offset += (uint)destination.Length;
-                if (_offset == current.Length)
-                {
-                    _index++;
-                    _offset = 0;
-                }
-
-                _remaining -= (uint)destination.Length;
-                return true;
-            }
         }
 
         int index = _index;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+using System.Runtime.CompilerServices;
 using VirtioGpio.Device.Memory;
 
 namespace VirtioGpio.Device.Virtqueues;
@@ -49,9 +50,15 @@ public ref struct DescriptorChainWriter
 
     /// <summary>Creates a writer over exactly <paramref name="writable"/>, whose lengths add up to <paramref name="writableLength"/>.</summary>
     internal DescriptorChainWriter(IGuestMemory memory, ReadOnlySpan<Descriptor> writable, uint writableLength)
+        : this(memory, memory as RegionGuestMemory, writable, writableLength)
+    {
+    }
+
+    /// <summary>As the constructor above, with <paramref name="regions"/> = <paramref name="memory"/> as <see cref="RegionGuestMemory"/>, resolved by the caller.</summary>
+    internal DescriptorChainWriter(IGuestMemory memory, RegionGuestMemory? regions, ReadOnlySpan<Descriptor> writable, uint writableLength)
     {
         _memory = memory;
-        _regions = memory as RegionGuestMemory;
+        _regions = regions;
         _descriptors = writable;
         _index = 0;
         _offset = 0;
@@ -92,39 +99,50 @@ public ref struct DescriptorChainWriter
     /// </summary>
     /// <param name="source">Bytes to write.</param>
     /// <returns><see langword="false"/> when it does not fit or memory failed.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWriteExactly(scoped ReadOnlySpan<byte> source)
+    {
+        // Fast path, inlined into the caller: region-backed memory and the current buffer takes all of it
+        // (the common one-response-per-descriptor case).
+        int index = _index;
+        ReadOnlySpan<Descriptor> descriptors = _descriptors;
+        RegionGuestMemory? regions = _regions;
+        uint length = (uint)source.Length;
+        if (regions is not null && (uint)index < (uint)descriptors.Length && length - 1 < _remaining)
+        {
+            ref readonly Descriptor current = ref descriptors[index];
+            uint offset = _offset;
+            uint left = current.Length - offset;
+            if (length <= left)
+            {
+                // addr + offset cannot wrap: addr + len was checked when the chain was popped.
+                if (regions.TryWrite(new GuestAddress(current.Address.Value + offset), source) == GuestMemoryError.None)
+                {
+                    if (length == left)
+                    {
+                        _index = index + 1;
+                        _offset = 0;
+                    }
+                    else
+                    {
+                        _offset = offset + length;
+                    }
+
+                    _remaining -= length;
+                    _written += length;
+                    return true;
+                }
+            }
+        }
+
+        return TryWriteExactlySlow(source);
+    }
+
+    private bool TryWriteExactlySlow(scoped ReadOnlySpan<byte> source)
     {
         if ((uint)source.Length > _remaining)
         {
             return false;
-        }
-
-        // Fast path: the current buffer takes all of it (the common one-response-per-descriptor case).
-        if (_index < _descriptors.Length && source.Length != 0)
-        {
-            Descriptor current = _descriptors[_index];
-            if ((uint)source.Length <= current.Length - _offset)
-            {
-                // addr + offset cannot wrap: addr + len was checked when the chain was popped.
-                GuestAddress address = new(current.Address.Value + _offset);
-                GuestMemoryError error = _regions is not null ? _regions.TryWrite(address, source) : _memory!.TryWrite(address, source);
-                if (error != GuestMemoryError.None)
-                {
-                    _lastError = error;
-                    return false;
-                }
-
-                _offset += (uint)source.Length;
-                if (_offset == current.Length)
-                {
-                    _index++;
-                    _offset = 0;
-                }
-
-                _remaining -= (uint)source.Length;
-                _written += (uint)source.Length;
-                return true;
-            }
         }
 
         int index = _index;

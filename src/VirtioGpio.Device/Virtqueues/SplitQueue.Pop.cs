@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using VirtioGpio.Device.Memory;
 
 namespace VirtioGpio.Device.Virtqueues;
@@ -18,9 +19,9 @@ public sealed partial class SplitQueue
     /// <returns><see langword="true"/> when a chain was popped.</returns>
     public bool TryPopAvailable(out DescriptorChain chain, out VirtqueueError error)
     {
-        chain = default;
         if (!_ready || _broken)
         {
+            chain = default;
             error = _broken ? VirtqueueError.QueueBroken : VirtqueueError.QueueNotReady;
             return false;
         }
@@ -29,21 +30,25 @@ public sealed partial class SplitQueue
         {
             if (_nextAvail == _availIdxShadow && !TryRefreshAvailIndex(out error))
             {
+                chain = default;
                 return false; // empty (error None) or broken
             }
 
             // VIRTIO 1.3 §2.7.6 "The Virtqueue Available Ring": ring[idx % Queue Size] holds a chain head.
-            int slot = _nextAvail & _mask;
-            if (!TryReadAvailEntry(slot, out ushort head))
+            if (!TryReadAvailEntry(_nextAvail & _mask, out ushort head))
             {
+                chain = default;
                 error = Break(VirtqueueError.RingMemoryUnavailable);
                 return false;
             }
 
             // GV2; VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table": the table has Queue Size entries,
             // so a head at or past it names no descriptor. The ring itself is corrupt: stop the queue.
-            if (head >= _size)
+            // (The in-flight array has at least Queue Size entries, so the check also bounds the index below.)
+            bool[] inFlight = _inFlight;
+            if (head >= _size || head >= (uint)inFlight.Length)
             {
+                chain = default;
                 error = Break(VirtqueueError.InvalidHeadIndex);
                 return false;
             }
@@ -53,7 +58,6 @@ public sealed partial class SplitQueue
             // VIRTIO 1.3 §2.7.13.1 "Placing Buffers Into The Descriptor Table": a driver offers only
             // free descriptors. A head still held by the device cannot be completed twice
             // (CVE-2022-26354 class), so the duplicate is counted and skipped, not completed.
-            bool[] inFlight = _inFlight;
             if (inFlight[head])
             {
                 RecordInvalidChain(head, VirtqueueError.HeadAlreadyInFlight);
@@ -64,10 +68,10 @@ public sealed partial class SplitQueue
             _inFlightCount++;
             Tracker?.OnPopped(head);
 
-            VirtqueueError chainError = WalkChain(head, out int count, out int readableCount, out uint readable, out uint writable);
+            VirtqueueError chainError = WalkChain(head);
             if (chainError == VirtqueueError.None)
             {
-                chain = new DescriptorChain(_memory!, head, new ReadOnlySpan<Descriptor>(_scratch, 0, count), readableCount, readable, writable);
+                chain = new DescriptorChain(_memory!, _regionMemory, head, new ReadOnlySpan<Descriptor>(_scratch, 0, _walkCount), _walkReadableCount, _walkReadableLength, _walkWritableLength);
                 error = VirtqueueError.None;
                 AssertInvariants();
                 return true;
@@ -78,6 +82,7 @@ public sealed partial class SplitQueue
             VirtqueueError usedError = AddUsed(head, 0);
             if (usedError != VirtqueueError.None)
             {
+                chain = default;
                 error = usedError;
                 return false;
             }
@@ -147,13 +152,13 @@ public sealed partial class SplitQueue
             _inFlightCount++;
         }
 
-        error = WalkChain(headIndex, out int count, out int readableCount, out uint readable, out uint writable);
+        error = WalkChain(headIndex);
         if (error != VirtqueueError.None)
         {
             return false;
         }
 
-        chain = new DescriptorChain(_memory!, headIndex, new ReadOnlySpan<Descriptor>(_scratch, 0, count), readableCount, readable, writable);
+        chain = new DescriptorChain(_memory!, _regionMemory, headIndex, new ReadOnlySpan<Descriptor>(_scratch, 0, _walkCount), _walkReadableCount, _walkReadableLength, _walkWritableLength);
         AssertInvariants();
         return true;
     }
@@ -193,9 +198,150 @@ public sealed partial class SplitQueue
     /// scratch array (indirect tables flattened) and validating it. Bounded: at most Queue Size
     /// direct steps plus at most Queue Size indirect entries.
     /// </summary>
-    private VirtqueueError WalkChain(ushort head, out int count, out int readableCount, out uint readableLength, out uint writableLength)
+    /// <remarks>
+    /// The fast path (region-backed memory, descriptor table in one region, little-endian host) makes
+    /// the same checks as <see cref="WalkChainGeneric"/>, in the same order, with the walk state in
+    /// registers: each descriptor is copied out of the table with one 16-byte load straight into its
+    /// scratch slot (VQ-6: copy once, then validate the copy; the slot layout is the wire layout,
+    /// VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table").
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own register allocation: inlined, the walk state spills to the stack
+    private VirtqueueError WalkChain(ushort head)
     {
-        ChainBuilder builder = new(_scratch, _size);
+        RegionGuestMemory? regions = _regionMemory;
+        GuestMemoryRegion? tableRegion = _descView.Region;
+        Descriptor[] scratch = _scratch;
+        int size = _size;
+        if (regions is null || tableRegion is null || !BitConverter.IsLittleEndian || Unsafe.SizeOf<Descriptor>() != Descriptor.Size || scratch.Length < size)
+        {
+            return WalkChainGeneric(head);
+        }
+
+        ref byte table = ref MemoryMarshal.GetReference(_descView.Slice(tableRegion, 0, size * Descriptor.Size));
+        ref Descriptor slots = ref MemoryMarshal.GetReference(scratch.AsSpan());
+        int n = 0;
+        int readable = -1;       // readable count, fixed at the first writable descriptor (-1: none seen yet)
+        ulong total = 0;         // readable + writable bytes
+        ulong readableTotal = 0; // fixed with readable
+        uint index = head;
+        VirtqueueError error;
+        while (true)
+        {
+            // GV4 / TTL; VIRTIO 1.3 §2.7.5.2 "Driver Requirements: The Virtqueue Descriptor Table": loops are
+            // forbidden and a chain has at most Queue Size descriptors. Every direct step appends one buffer,
+            // so n counts the steps taken: a walk that needs more than Queue Size is a loop or overlong chain.
+            if (n >= size)
+            {
+                error = VirtqueueError.ChainTooLong;
+                break;
+            }
+
+            // index < size (the head and every next were checked), n < size <= scratch.Length.
+            ref Descriptor slot = ref Unsafe.Add(ref slots, n);
+            slot = Unsafe.ReadUnaligned<Descriptor>(ref Unsafe.Add(ref table, (nint)(index * Descriptor.Size)));
+            DescriptorFlags flags = slot.Flags;
+            if ((flags & DescriptorFlags.Indirect) != 0)
+            {
+                // VIRTIO 1.3 §2.7.5.3.2 "Device Requirements: Indirect Descriptors": the chain ends with the table.
+                return ContinueWithIndirectTable(n, readable < 0 ? n : readable, readable < 0 ? total : readableTotal, readable < 0 ? 0 : total - readableTotal);
+            }
+
+            // GV7; VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table": addr + len must not wrap (OpenVMM #4047).
+            uint length = slot.Length;
+            GuestAddress address = slot.Address;
+            if (!address.IsRangeValid(length))
+            {
+                error = VirtqueueError.AddressOverflow;
+                break;
+            }
+
+            GuestMemoryAccess access = GuestMemoryAccess.Read;
+            if ((flags & DescriptorFlags.Write) != 0)
+            {
+                if (readable < 0)
+                {
+                    readable = n;
+                    readableTotal = total;
+                }
+
+                access = GuestMemoryAccess.Write;
+            }
+            else if (readable >= 0)
+            {
+                // GV8; VIRTIO 1.3 §2.7.4.2 "Driver Requirements: Message Framing": readable before writable.
+                error = VirtqueueError.ReadableAfterWritable;
+                break;
+            }
+
+            // GV7; VIRTIO 1.3 §2.7.5.2: the chain's total length stays below 2^32 (the used length is 32-bit).
+            total += length;
+            if (total > uint.MaxValue)
+            {
+                error = VirtqueueError.ChainLengthOverflow;
+                break;
+            }
+
+            // GV9 / VM-1; VIRTIO 1.3 §2.7.5.1 "Device Requirements: The Virtqueue Descriptor Table": the whole
+            // buffer is guest memory with the access the device will make (CVE-2018-1059 / CVE-2019-18960 class).
+            GuestMemoryError memoryError = regions.CheckRange(address, length, access);
+            if (memoryError != GuestMemoryError.None)
+            {
+                error = MapMemoryError(memoryError);
+                break;
+            }
+
+            n++;
+            if ((flags & DescriptorFlags.Next) == 0)
+            {
+                error = VirtqueueError.None;
+                break;
+            }
+
+            // GV2; VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table": next must name a table entry.
+            index = slot.Next;
+            if (index >= (uint)size)
+            {
+                error = VirtqueueError.InvalidDescriptorIndex;
+                break;
+            }
+        }
+
+        if (readable < 0)
+        {
+            readable = n;
+            readableTotal = total;
+        }
+
+        _walkCount = n;
+        _walkReadableCount = readable;
+        _walkReadableLength = unchecked((uint)readableTotal); // meaningful only when error is None (then < 2^32)
+        _walkWritableLength = unchecked((uint)(total - readableTotal));
+        return error;
+    }
+
+    /// <summary>The fast walk met an INDIRECT descriptor in scratch slot <paramref name="count"/>: walk its table.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private VirtqueueError ContinueWithIndirectTable(int count, int readableCount, ulong readableLength, ulong writableLength)
+    {
+        Descriptor pointer = _scratch[count];
+        ChainBuilder builder = new(_scratch, _size, count, readableCount, readableLength, writableLength);
+        VirtqueueError error = WalkIndirectTable(in pointer, ref builder);
+        StoreWalk(ref builder);
+        return error;
+    }
+
+    private void StoreWalk(ref ChainBuilder builder)
+    {
+        _walkCount = builder.Count;
+        _walkReadableCount = builder.ReadableCount;
+        _walkReadableLength = unchecked((uint)builder.ReadableLength); // meaningful only when error is None (then < 2^32)
+        _walkWritableLength = unchecked((uint)builder.WritableLength);
+    }
+
+    /// <summary>The walk of <see cref="WalkChain"/> over any <see cref="IGuestMemory"/>.</summary>
+    private VirtqueueError WalkChainGeneric(ushort head)
+    {
+        ChainBuilder builder = new(_scratch, _size, 0, 0, 0, 0);
         int size = _size;
         int index = head;
         int steps = 0;
@@ -247,10 +393,7 @@ public sealed partial class SplitQueue
             index = descriptor.Next;
         }
 
-        count = builder.Count;
-        readableCount = builder.ReadableCount;
-        readableLength = unchecked((uint)builder.ReadableLength); // meaningful only when error is None (then < 2^32)
-        writableLength = unchecked((uint)builder.WritableLength);
+        StoreWalk(ref builder);
         return error;
     }
 
@@ -366,14 +509,14 @@ public sealed partial class SplitQueue
         private readonly Descriptor[] _scratch;
         private readonly int _capacity;
 
-        public ChainBuilder(Descriptor[] scratch, int capacity)
+        public ChainBuilder(Descriptor[] scratch, int capacity, int count, int readableCount, ulong readableLength, ulong writableLength)
         {
             _scratch = scratch;
             _capacity = capacity;
-            Count = 0;
-            ReadableCount = 0;
-            ReadableLength = 0;
-            WritableLength = 0;
+            Count = count;
+            ReadableCount = readableCount;
+            ReadableLength = readableLength;
+            WritableLength = writableLength;
         }
 
         public int Count { get; private set; }

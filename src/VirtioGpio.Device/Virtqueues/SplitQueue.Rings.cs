@@ -130,6 +130,12 @@ public sealed partial class SplitQueue
             return true;
         }
 
+        return TryWriteUsedElementGeneric(relative, id, length);
+    }
+
+    // Out of line: a method with stackalloc is never inlined, and TryWriteUsedElement must be.
+    private bool TryWriteUsedElementGeneric(ulong relative, uint id, uint length)
+    {
         Span<byte> buffer = stackalloc byte[UsedEntrySize];
         BinaryPrimitives.WriteUInt32LittleEndian(buffer, id);
         BinaryPrimitives.WriteUInt32LittleEndian(buffer.Slice(4), length);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+using System.Runtime.CompilerServices;
 using VirtioGpio.Device.Memory;
 
 namespace VirtioGpio.Device.Virtqueues;
@@ -15,6 +16,7 @@ public sealed partial class SplitQueue
     /// <returns><see cref="VirtqueueError.None"/> on success; <see cref="VirtqueueError.InvalidUsedHead"/> when the head is out of
     /// range or not in flight (nothing is written); <see cref="VirtqueueError.QueueNotReady"/> / <see cref="VirtqueueError.QueueBroken"/>;
     /// <see cref="VirtqueueError.RingMemoryUnavailable"/> when the used ring cannot be written (the queue breaks).</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public VirtqueueError AddUsed(ushort headIndex, uint writtenLength)
     {
         if (!_ready || _broken)

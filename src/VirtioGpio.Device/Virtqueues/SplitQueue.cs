@@ -74,6 +74,12 @@ public sealed partial class SplitQueue
 
     // Preallocated per-queue storage (sized at activation; never allocated on the hot path).
     private Descriptor[] _scratch = Array.Empty<Descriptor>();
+
+    // Shape of the chain the last walk put into _scratch (fields, not out parameters: the walk keeps its state in registers).
+    private int _walkCount;
+    private int _walkReadableCount;
+    private uint _walkReadableLength;
+    private uint _walkWritableLength;
     private bool[] _inFlight = Array.Empty<bool>();
 
     // Ring views resolved at activation when the memory is a RegionGuestMemory and the ring lies in one region.

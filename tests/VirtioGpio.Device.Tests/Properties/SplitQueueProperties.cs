@@ -463,7 +463,16 @@ public class SplitQueueProperties
             }
 
             log.Add($"pop {chain.HeadIndex} [{string.Join(", ", parts)}]");
+
+            // The inlined single-buffer fast paths of the reader and writer against their general copy loops.
+            DescriptorChainReader reader = chain.CreateReader();
+            byte[] request = new byte[Math.Min(8, (int)chain.ReadableLength)];
+            bool read = reader.TryReadExactly(request);
+            bool readPastEnd = reader.TryReadExactly(new byte[reader.Remaining + 1]);
+            log.Add($"read {read} {Convert.ToHexString(request)} {readPastEnd} {reader.Remaining} {reader.LastError}");
             DescriptorChainWriter writer = chain.CreateWriter();
+            bool wroteExactly = writer.TryWriteExactly(new byte[] { 0xC3 });
+            log.Add($"write-exactly {wroteExactly} {writer.BytesWritten}");
             writer.Write(new byte[] { 0xA5, (byte)chain.HeadIndex, 0x5A });
             log.Add($"used {queue.AddUsed(chain.HeadIndex, writer.BytesWritten)}");
             return true;
