@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using VirtioGpio.Device.Internal;
 using VirtioGpio.Device.Memory;
@@ -128,38 +129,35 @@ public sealed partial class VirtioGpioDevice
     // requestq (VIRTIO 1.3 §5.18.6 "Device Operation: requestq"; STANDARD.md §4)
     // ------------------------------------------------------------------------------------------------
 
-    [SkipLocalsInit] // every stackalloc byte is written before it is read
     private void ProcessRequest(SplitQueue queue, in DescriptorChain chain)
     {
         ushort head = chain.HeadIndex;
         uint writable = chain.WritableLength;
         if (writable == 0)
         {
-            // R2 / STANDARD.md §4.4: no writable bytes → complete with used length 0 and count a protocol error.
-            _metrics.ProtocolError();
-            LogMalformedRequest(head, 0, RejectReason.NoResponseBuffer);
-            Complete(queue, RequestQueueIndex, head, 0);
+            RejectWithoutResponseBuffer(queue, head);
             return;
         }
 
-        DescriptorChainWriter writer = chain.CreateWriter();
-
         // G1: the request is the first 8 bytes of the concatenated readable buffers, whatever the split (VDG-2).
-        Span<byte> raw = stackalloc byte[GpioRequest.Size];
+        // It is copied once into a local (read once, then decide on the copy).
         DescriptorChainReader reader = chain.CreateReader();
+#if NET
+        ulong requestBytes = 0;
+        Span<byte> raw = MemoryMarshal.CreateSpan(ref Unsafe.As<ulong, byte>(ref requestBytes), GpioRequest.Size);
+#else
+        Span<byte> raw = stackalloc byte[GpioRequest.Size];
+#endif
         if (chain.ReadableLength < GpioRequest.Size || !reader.TryReadExactly(raw) || !GpioCodec.TryReadRequest(raw, out GpioRequest request))
         {
-            // R2: a short request → ERR if a writable byte exists.
-            WriteError(ref writer, 1);
-            _metrics.ProtocolError();
-            LogMalformedRequest(head, writer.BytesWritten, RejectReason.ShortRequest);
-            Complete(queue, RequestQueueIndex, head, writer.BytesWritten);
+            RejectShortRequest(queue, in chain);
             return;
         }
 
         if (request.Type == GpioMessageType.GetLineNames)
         {
-            ProcessLineNames(queue, in chain, ref writer, request);
+            DescriptorChainWriter namesWriter = chain.CreateWriter();
+            ProcessLineNames(queue, in chain, ref namesWriter, request);
             return;
         }
 
@@ -211,14 +209,45 @@ public sealed partial class VirtioGpioDevice
             value = 0;
         }
 
+#if NET
+        ushort responseBytes = 0;
+        Span<byte> response = MemoryMarshal.CreateSpan(ref Unsafe.As<ushort, byte>(ref responseBytes), GpioResponse.Size);
+#else
         Span<byte> response = stackalloc byte[GpioResponse.Size];
+#endif
         response[0] = (byte)status;
         response[1] = value;
-        writer.Write(response);
+        DescriptorChainWriter writer = chain.CreateWriter();
+        if (!writer.TryWriteExactly(response))
+        {
+            writer.Write(response); // a response buffer split over descriptors, or too small: what fits
+        }
+
         Complete(queue, RequestQueueIndex, head, writer.BytesWritten);
         AfterRequest(in request, status, value, reason);
     }
 
+    /// <summary>R2 / STANDARD.md §4.4: no writable bytes → complete with used length 0 and count a protocol error.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // cold: keeps ProcessRequest's frame small
+    private void RejectWithoutResponseBuffer(SplitQueue queue, ushort head)
+    {
+        _metrics.ProtocolError();
+        LogMalformedRequest(head, 0, RejectReason.NoResponseBuffer);
+        Complete(queue, RequestQueueIndex, head, 0);
+    }
+
+    /// <summary>R2: a short request → ERR if a writable byte exists.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // cold: keeps ProcessRequest's frame small
+    private void RejectShortRequest(SplitQueue queue, in DescriptorChain chain)
+    {
+        DescriptorChainWriter writer = chain.CreateWriter();
+        WriteError(ref writer, 1);
+        _metrics.ProtocolError();
+        LogMalformedRequest(chain.HeadIndex, writer.BytesWritten, RejectReason.ShortRequest);
+        Complete(queue, RequestQueueIndex, chain.HeadIndex, writer.BytesWritten);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)] // cold: keeps ProcessRequest's frame small
     private void ProcessLineNames(SplitQueue queue, in DescriptorChain chain, ref DescriptorChainWriter writer, in GpioRequest request)
     {
         // STANDARD.md §4.4: gpio and value of GET_LINE_NAMES are ignored (lenient); D3: no names → ERR.
@@ -250,6 +279,7 @@ public sealed partial class VirtioGpioDevice
         AfterRequest(in request, status, 0, reason);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void AfterRequest(in GpioRequest request, GpioStatus status, byte value, RejectReason reason)
     {
         bool failed = status != GpioStatus.Ok;
@@ -415,6 +445,7 @@ public sealed partial class VirtioGpioDevice
         }
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void OnQueueBroken(int queueIndex, VirtqueueError reason)
     {
         // STYLE.md §C: a ring-level guest error sets DEVICE_NEEDS_RESET and raises a configuration-change
@@ -567,6 +598,7 @@ public sealed partial class VirtioGpioDevice
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void LogRejectedRequest(in GpioRequest request, RejectReason reason)
     {
         if (_logger.IsEnabled(LogLevel.Debug) && AcquireLogSlot())

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+using System.Runtime.CompilerServices;
 using System.Diagnostics.Metrics;
 
 namespace VirtioGpio.Device.Internal;
@@ -52,6 +53,7 @@ internal sealed class DeviceMetrics
         _protocolErrors = _meter.CreateCounter<long>("virtio_gpio.protocol_errors", "{chain}", "malformed chains (completed with used length 0 or answered INVALID)");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Request(ushort type, bool error)
     {
         int index = type < TypeNames.Length ? type : 0;
