@@ -78,6 +78,17 @@ public static class GpioCodec
         return true;
     }
 
+    /// <summary>Decodes <c>virtio_gpio_request</c> from its 8 bytes loaded in memory order into one integer (the device's hot path).</summary>
+    /// <param name="wire">The 8 request bytes as they lie in memory.</param>
+    /// <returns>The decoded, still unvalidated request.</returns>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static GpioRequest DecodeRequest(ulong wire)
+    {
+        // VIRTIO 1.3 §5.18.6 "Device Operation: requestq": le16 type; le16 gpio; le32 value.
+        ulong bits = BitConverter.IsLittleEndian ? wire : BinaryPrimitives.ReverseEndianness(wire);
+        return new GpioRequest((GpioMessageType)(ushort)bits, (ushort)(bits >> 16), (uint)(bits >> 32));
+    }
+
     /// <summary>Encodes <c>virtio_gpio_request</c> (driver side: test kits, fuzzers, benchmarks).</summary>
     /// <param name="destination">At least <see cref="GpioRequest.Size"/> bytes.</param>
     /// <param name="request">The request.</param>

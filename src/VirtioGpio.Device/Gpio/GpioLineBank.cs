@@ -21,6 +21,7 @@ internal sealed class GpioLineBank
 {
     private readonly Line[] _lines;
     private readonly GpioLineBackend _backend;
+    private readonly SimulatedGpioLineBackend? _simulated; // _backend when it is the built-in simulation: a read that cannot fail
     private readonly IHeldPairCompleter _completer;
     private readonly TimeProvider _time;
     private readonly bool _strictUnarmedPairs;
@@ -49,6 +50,7 @@ internal sealed class GpioLineBank
         }
 
         _backend = backend;
+        _simulated = backend as SimulatedGpioLineBackend;
         _completer = completer;
         _time = time;
         _strictUnarmedPairs = strictUnarmedPairs;
@@ -589,6 +591,18 @@ internal sealed class GpioLineBank
     }
 
     private bool TryRead(int line, out LineValue level)
+    {
+        SimulatedGpioLineBackend? simulated = _simulated;
+        if (simulated is not null)
+        {
+            level = simulated.ReadValidated(line); // line < LineCount: validated at the boundary (TryGetLine)
+            return true;
+        }
+
+        return TryReadBackend(line, out level);
+    }
+
+    private bool TryReadBackend(int line, out LineValue level)
     {
         try
         {

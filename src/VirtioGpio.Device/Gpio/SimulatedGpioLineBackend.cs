@@ -393,9 +393,19 @@ public sealed class SimulatedGpioLineBackend : GpioLineBackend
     {
         if (unchecked((uint)lineNumber) >= (uint)_direction.Length)
         {
-            throw new ArgumentOutOfRangeException(nameof(lineNumber), lineNumber, $"Expected 0..{_direction.Length - 1}.");
+            ThrowLineOutOfRange(lineNumber);
         }
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowLineOutOfRange(int lineNumber)
+        => throw new ArgumentOutOfRangeException(nameof(lineNumber), lineNumber, $"Expected 0..{_direction.Length - 1}.");
+
+    /// <summary>
+    /// The device's GET_VALUE read of a line it has already validated (0 ≤ line &lt; <see cref="LineCount"/>):
+    /// the same lock-free read as <see cref="GetLevel(int)"/>, without the argument check and its exception.
+    /// </summary>
+    internal LineValue ReadValidated(int lineNumber) => Volatile.Read(ref _effective[lineNumber]) != 0 ? LineValue.High : LineValue.Low;
 
     private void PublishEffective(int line) => Volatile.Write(ref _effective[line], EffectiveLevel(line).IsHigh ? (byte)1 : (byte)0);
 

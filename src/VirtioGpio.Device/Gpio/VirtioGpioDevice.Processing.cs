@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
@@ -140,24 +141,17 @@ public sealed partial class VirtioGpioDevice
         }
 
         // G1: the request is the first 8 bytes of the concatenated readable buffers, whatever the split (VDG-2).
-        // It is copied once into a local (read once, then decide on the copy).
-        DescriptorChainReader reader = chain.CreateReader();
-#if NET
-        ulong requestBytes = 0;
-        Span<byte> raw = MemoryMarshal.CreateSpan(ref Unsafe.As<ulong, byte>(ref requestBytes), GpioRequest.Size);
-#else
-        Span<byte> raw = stackalloc byte[GpioRequest.Size];
-#endif
-        if (chain.ReadableLength < GpioRequest.Size || !reader.TryReadExactly(raw) || !GpioCodec.TryReadRequest(raw, out GpioRequest request))
+        // It is copied once, into a register, and every decision is made on that copy.
+        if (!chain.TryCopyFromReadable(out ulong wire))
         {
             RejectShortRequest(queue, in chain);
             return;
         }
 
+        GpioRequest request = GpioCodec.DecodeRequest(wire);
         if (request.Type == GpioMessageType.GetLineNames)
         {
-            DescriptorChainWriter namesWriter = chain.CreateWriter();
-            ProcessLineNames(queue, in chain, ref namesWriter, request);
+            ProcessLineNames(queue, in chain, request);
             return;
         }
 
@@ -178,28 +172,10 @@ public sealed partial class VirtioGpioDevice
         }
         else
         {
-            switch (request.Type)
-            {
-                case GpioMessageType.GetValue:
-                    status = _bank.GetValue(line, out value, out reason);
-                    break;
-                case GpioMessageType.SetValue:
-                    status = _bank.SetValue(line, request.Value, out reason);
-                    break;
-                case GpioMessageType.GetDirection:
-                    status = _bank.GetDirection(line, out value, out reason);
-                    break;
-                case GpioMessageType.SetDirection:
-                    status = _bank.SetDirection(line, request.Value, out reason);
-                    break;
-                case GpioMessageType.SetIrqType:
-                    status = _bank.SetIrqType(line, request.Value, _irqNegotiated, out reason);
-                    break;
-                default:
-                    status = GpioStatus.Err; // §4.4: unknown type → ERR
-                    reason = RejectReason.UnknownType;
-                    break;
-            }
+            // GET_VALUE (polling: the most frequent request) inline; the others out of line.
+            status = request.Type == GpioMessageType.GetValue
+                ? _bank.GetValue(line, out value, out reason)
+                : ExecuteLineRequest(request.Type, line, request.Value, out value, out reason);
         }
 
         // D1: every field is set; on failure the value byte is zeroed. Used length = bytes written: exactly 2 on a
@@ -209,22 +185,48 @@ public sealed partial class VirtioGpioDevice
             value = 0;
         }
 
-#if NET
-        ushort responseBytes = 0;
-        Span<byte> response = MemoryMarshal.CreateSpan(ref Unsafe.As<ushort, byte>(ref responseBytes), GpioResponse.Size);
-#else
-        Span<byte> response = stackalloc byte[GpioResponse.Size];
-#endif
-        response[0] = (byte)status;
-        response[1] = value;
-        DescriptorChainWriter writer = chain.CreateWriter();
-        if (!writer.TryWriteExactly(response))
+        // virtio_gpio_response: u8 status; u8 value (VIRTIO 1.3 §5.18.6 "Device Operation: requestq"), in memory order.
+        ushort response = (ushort)((uint)status | ((uint)value << 8));
+        if (!BitConverter.IsLittleEndian)
         {
-            writer.Write(response); // a response buffer split over descriptors, or too small: what fits
+            response = BinaryPrimitives.ReverseEndianness(response);
         }
 
-        Complete(queue, RequestQueueIndex, head, writer.BytesWritten);
-        AfterRequest(in request, status, value, reason);
+        uint written = chain.TryCopyToWritable(response) ? GpioResponse.Size : WriteResponseWhatFits(in chain, response);
+        Complete(queue, RequestQueueIndex, head, written);
+        AfterRequest(request, status, value, reason);
+    }
+
+    /// <summary>Every request type but GET_VALUE and GET_LINE_NAMES, on a validated line (STANDARD.md §4.4).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private GpioStatus ExecuteLineRequest(GpioMessageType type, int line, uint requestValue, out byte value, out RejectReason reason)
+    {
+        value = 0;
+        switch (type)
+        {
+            case GpioMessageType.SetValue:
+                return _bank.SetValue(line, requestValue, out reason);
+            case GpioMessageType.GetDirection:
+                return _bank.GetDirection(line, out value, out reason);
+            case GpioMessageType.SetDirection:
+                return _bank.SetDirection(line, requestValue, out reason);
+            case GpioMessageType.SetIrqType:
+                return _bank.SetIrqType(line, requestValue, _irqNegotiated, out reason);
+            default:
+                reason = RejectReason.UnknownType; // §4.4: unknown type → ERR
+                return GpioStatus.Err;
+        }
+    }
+
+    /// <summary>G4 / STANDARD.md §4.4: a response buffer split over descriptors, or too small: write what fits.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // cold: keeps ProcessRequest's frame small
+    private static uint WriteResponseWhatFits(in DescriptorChain chain, ushort response)
+    {
+        Span<byte> bytes = stackalloc byte[GpioResponse.Size];
+        Unsafe.WriteUnaligned(ref bytes[0], response); // already in memory order
+        DescriptorChainWriter writer = chain.CreateWriter();
+        writer.Write(bytes);
+        return writer.BytesWritten;
     }
 
     /// <summary>R2 / STANDARD.md §4.4: no writable bytes → complete with used length 0 and count a protocol error.</summary>
@@ -248,8 +250,9 @@ public sealed partial class VirtioGpioDevice
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)] // cold: keeps ProcessRequest's frame small
-    private void ProcessLineNames(SplitQueue queue, in DescriptorChain chain, ref DescriptorChainWriter writer, in GpioRequest request)
+    private void ProcessLineNames(SplitQueue queue, in DescriptorChain chain, GpioRequest request)
     {
+        DescriptorChainWriter writer = chain.CreateWriter();
         // STANDARD.md §4.4: gpio and value of GET_LINE_NAMES are ignored (lenient); D3: no names → ERR.
         uint size = _namesSize;
         GpioStatus status = GpioStatus.Err;
@@ -276,17 +279,17 @@ public sealed partial class VirtioGpioDevice
         }
 
         Complete(queue, RequestQueueIndex, chain.HeadIndex, writer.BytesWritten);
-        AfterRequest(in request, status, 0, reason);
+        AfterRequest(request, status, 0, reason);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void AfterRequest(in GpioRequest request, GpioStatus status, byte value, RejectReason reason)
+    private void AfterRequest(GpioRequest request, GpioStatus status, byte value, RejectReason reason)
     {
         bool failed = status != GpioStatus.Ok;
         _metrics.Request((ushort)request.Type, failed);
         if (failed)
         {
-            LogRejectedRequest(in request, reason);
+            LogRejectedRequest((ushort)request.Type, request.Line, request.Value, reason);
         }
 
         if (RequestProcessed is not null)
@@ -599,11 +602,11 @@ public sealed partial class VirtioGpioDevice
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void LogRejectedRequest(in GpioRequest request, RejectReason reason)
+    private void LogRejectedRequest(ushort type, ushort line, uint value, RejectReason reason)
     {
         if (_logger.IsEnabled(LogLevel.Debug) && AcquireLogSlot())
         {
-            DeviceLog.RequestRejected(_logger, (ushort)request.Type, request.Line, request.Value, reason);
+            DeviceLog.RequestRejected(_logger, type, line, value, reason);
         }
     }
 

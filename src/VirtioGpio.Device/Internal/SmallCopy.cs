@@ -52,4 +52,51 @@ internal static class SmallCopy
             dst = src;
         }
     }
+
+    /// <summary>Copies <c>destination.Length</c> bytes from <paramref name="source"/> (host bytes the caller validated).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyFrom(ref byte source, Span<byte> destination)
+        => CopyBlock(ref MemoryMarshal.GetReference(destination), ref source, destination.Length);
+
+    /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> (host bytes the caller validated).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyTo(ReadOnlySpan<byte> source, ref byte destination)
+        => CopyBlock(ref destination, ref MemoryMarshal.GetReference(source), source.Length);
+
+    /// <summary>Copies <paramref name="length"/> bytes; up to 16 inline with overlapping loads before the stores.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyBlock(ref byte dst, ref byte src, int length)
+    {
+        if (length >= 8)
+        {
+            if (length > 16)
+            {
+                Unsafe.CopyBlockUnaligned(ref dst, ref src, (uint)length);
+                return;
+            }
+
+            ulong head = Unsafe.ReadUnaligned<ulong>(ref src);
+            ulong tail = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref src, length - 8));
+            Unsafe.WriteUnaligned(ref dst, head);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, length - 8), tail);
+        }
+        else if (length >= 4)
+        {
+            uint head = Unsafe.ReadUnaligned<uint>(ref src);
+            uint tail = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref src, length - 4));
+            Unsafe.WriteUnaligned(ref dst, head);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, length - 4), tail);
+        }
+        else if (length >= 2)
+        {
+            ushort head = Unsafe.ReadUnaligned<ushort>(ref src);
+            ushort tail = Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref src, length - 2));
+            Unsafe.WriteUnaligned(ref dst, head);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, length - 2), tail);
+        }
+        else if (length == 1)
+        {
+            dst = src;
+        }
+    }
 }

@@ -148,6 +148,30 @@ public sealed unsafe class GuestMemoryRegion
         return _memory.Span.Slice((int)offset, length);
     }
 
+    /// <summary>
+    /// The host base of the region (<see cref="HostBase.At(ulong)"/> takes guest addresses), for the
+    /// queue engine's resolved fast paths. <see langword="false"/> for a <see cref="Memory{T}"/> that is
+    /// not an array (a custom <see cref="System.Buffers.MemoryManager{T}"/>): its span is only
+    /// available per access.
+    /// </summary>
+    internal bool TryGetHostBase(out HostBase hostBase)
+    {
+        if (_array is not null)
+        {
+            hostBase = HostBase.ForArray(_array, unchecked((nint)_arrayOffset - (nint)Start.Value));
+            return true;
+        }
+
+        if (_pointer != null)
+        {
+            hostBase = HostBase.ForPointer(unchecked((nint)_pointer - (nint)Start.Value));
+            return true;
+        }
+
+        hostBase = default;
+        return false;
+    }
+
     private static void Validate(GuestAddress start, ulong length, GuestMemoryAccess access)
     {
         if (length == 0)

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using VirtioGpio.Device.Memory;
 
 namespace VirtioGpio.Device.Virtqueues;
@@ -18,13 +20,13 @@ namespace VirtioGpio.Device.Virtqueues;
 public readonly ref struct DescriptorChain
 {
     private readonly ReadOnlySpan<Descriptor> _descriptors;
-    private readonly RegionGuestMemory? _regions; // Memory when it is a RegionGuestMemory (resolved once by the queue)
+    private readonly HostBase _host; // valid when every buffer lies in one region (resolved by the queue's walk)
     private readonly int _readableCount;
 
-    internal DescriptorChain(IGuestMemory memory, RegionGuestMemory? regions, ushort headIndex, ReadOnlySpan<Descriptor> descriptors, int readableCount, uint readableLength, uint writableLength)
+    internal DescriptorChain(IGuestMemory memory, HostBase host, ushort headIndex, ReadOnlySpan<Descriptor> descriptors, int readableCount, uint readableLength, uint writableLength)
     {
         Memory = memory;
-        _regions = regions;
+        _host = host;
         HeadIndex = headIndex;
         _descriptors = descriptors;
         _readableCount = readableCount;
@@ -59,9 +61,98 @@ public readonly ref struct DescriptorChain
 
     /// <summary>A gather reader across the device-readable buffers.</summary>
     /// <returns>A reader positioned at the first readable byte.</returns>
-    public DescriptorChainReader CreateReader() => new(Memory, _regions, _descriptors.Slice(0, _readableCount), ReadableLength);
+    public DescriptorChainReader CreateReader() => new(Memory, _host, _descriptors.Slice(0, _readableCount), ReadableLength);
 
     /// <summary>A scatter writer across the device-writable buffers.</summary>
     /// <returns>A writer positioned at the first writable byte.</returns>
-    public DescriptorChainWriter CreateWriter() => new(Memory, _regions, _descriptors.Slice(_readableCount), WritableLength);
+    public DescriptorChainWriter CreateWriter() => new(Memory, _host, _descriptors.Slice(_readableCount), WritableLength);
+
+    /// <summary>
+    /// Copies the first <c>sizeof(T)</c> device-readable bytes into <paramref name="value"/>, gathered across
+    /// descriptors however the driver split them (VIRTIO 1.3 §2.7.4.1 "Device Requirements: Message
+    /// Framing"). The bytes land in memory order: decode multi-byte fields as little-endian (for example
+    /// with <see cref="System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(ulong)"/> on a big-endian
+    /// host). The common case, a first readable buffer that holds all of it, is one load.
+    /// </summary>
+    /// <typeparam name="T">A fixed-size header type (a primitive or a blittable struct).</typeparam>
+    /// <param name="value">The copied bytes; default when the method returns <see langword="false"/>.</param>
+    /// <returns><see langword="false"/> when fewer readable bytes exist or guest memory failed.</returns>
+    /// <example>
+    /// <code>
+    /// if (chain.TryCopyFromReadable(out ulong request)) { ushort type = (ushort)request; /* little-endian host */ }
+    /// </code>
+    /// </example>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryCopyFromReadable<T>(out T value)
+        where T : unmanaged
+    {
+        if (_host.IsValid && _readableCount != 0)
+        {
+            ref readonly Descriptor first = ref MemoryMarshal.GetReference(_descriptors);
+            if (first.Length >= (uint)Unsafe.SizeOf<T>())
+            {
+                // SAFETY: the first readable buffer [addr, addr + len) was checked at pop to lie in the region
+                // of _host, and sizeof(T) <= len.
+                value = Unsafe.ReadUnaligned<T>(ref _host.At(first.Address.Value));
+                return true;
+            }
+        }
+
+        return TryCopyFromReadableSlow(out value);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="value"/>'s bytes to the start of the device-writable buffers, scattered across
+    /// descriptors as needed, or writes nothing when they do not fit (memory order: encode multi-byte fields
+    /// as little-endian). The used length to report is then <c>sizeof(T)</c>; for a partial "what fits"
+    /// answer use <see cref="CreateWriter"/>.
+    /// </summary>
+    /// <typeparam name="T">A fixed-size response type (a primitive or a blittable struct).</typeparam>
+    /// <param name="value">The bytes to write.</param>
+    /// <returns><see langword="false"/> when fewer writable bytes exist or guest memory failed (nothing is reported as written).</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryCopyToWritable<T>(in T value)
+        where T : unmanaged
+    {
+        int readable = _readableCount;
+        if (_host.IsValid && (uint)readable < (uint)_descriptors.Length)
+        {
+            ref readonly Descriptor first = ref Unsafe.Add(ref MemoryMarshal.GetReference(_descriptors), readable);
+            if (first.Length >= (uint)Unsafe.SizeOf<T>())
+            {
+                // SAFETY: the first writable buffer [addr, addr + len) was checked at pop to lie, writable, in the
+                // region of _host, and sizeof(T) <= len.
+                Unsafe.WriteUnaligned(ref _host.At(first.Address.Value), value);
+                return true;
+            }
+        }
+
+        return TryCopyToWritableSlow(in value);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryCopyFromReadableSlow<T>(out T value)
+        where T : unmanaged
+    {
+        Span<byte> bytes = stackalloc byte[Unsafe.SizeOf<T>()];
+        DescriptorChainReader reader = CreateReader();
+        if (!reader.TryReadExactly(bytes))
+        {
+            value = default;
+            return false;
+        }
+
+        value = Unsafe.ReadUnaligned<T>(ref MemoryMarshal.GetReference(bytes));
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryCopyToWritableSlow<T>(in T value)
+        where T : unmanaged
+    {
+        Span<byte> bytes = stackalloc byte[Unsafe.SizeOf<T>()];
+        Unsafe.WriteUnaligned(ref MemoryMarshal.GetReference(bytes), value);
+        DescriptorChainWriter writer = CreateWriter();
+        return writer.TryWriteExactly(bytes);
+    }
 }

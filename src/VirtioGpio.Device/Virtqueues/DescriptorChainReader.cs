@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using VirtioGpio.Device.Internal;
 using VirtioGpio.Device.Memory;
 
 namespace VirtioGpio.Device.Virtqueues;
@@ -20,7 +22,7 @@ namespace VirtioGpio.Device.Virtqueues;
 public ref struct DescriptorChainReader
 {
     private readonly IGuestMemory? _memory;
-    private readonly RegionGuestMemory? _regions; // _memory when it is a RegionGuestMemory: non-virtual, inlined fast path
+    private readonly HostBase _host; // valid when the queue's walk found every buffer in one region: direct host copies
     private readonly ReadOnlySpan<Descriptor> _descriptors; // device-readable buffers only
     private int _index;        // current descriptor
     private uint _offset;      // bytes consumed in the current descriptor
@@ -43,15 +45,15 @@ public ref struct DescriptorChainReader
 
     /// <summary>Creates a reader over exactly <paramref name="readable"/>, whose lengths add up to <paramref name="readableLength"/>.</summary>
     internal DescriptorChainReader(IGuestMemory memory, ReadOnlySpan<Descriptor> readable, uint readableLength)
-        : this(memory, memory as RegionGuestMemory, readable, readableLength)
+        : this(memory, default, readable, readableLength)
     {
     }
 
-    /// <summary>As the constructor above, with <paramref name="regions"/> = <paramref name="memory"/> as <see cref="RegionGuestMemory"/>, resolved by the caller.</summary>
-    internal DescriptorChainReader(IGuestMemory memory, RegionGuestMemory? regions, ReadOnlySpan<Descriptor> readable, uint readableLength)
+    /// <summary>As the constructor above, with the host base of the one region that holds every buffer (validated by the queue), or an invalid one.</summary>
+    internal DescriptorChainReader(IGuestMemory memory, HostBase host, ReadOnlySpan<Descriptor> readable, uint readableLength)
     {
         _memory = memory;
-        _regions = regions;
+        _host = host;
         _descriptors = readable;
         _index = 0;
         _offset = 0;
@@ -75,31 +77,30 @@ public ref struct DescriptorChainReader
         // (the common one-request-per-descriptor case).
         int index = _index;
         ReadOnlySpan<Descriptor> descriptors = _descriptors;
-        RegionGuestMemory? regions = _regions;
         uint length = (uint)destination.Length;
-        if (regions is not null && (uint)index < (uint)descriptors.Length && length - 1 < _remaining)
+        if (_host.IsValid && (uint)index < (uint)descriptors.Length && length - 1 < _remaining)
         {
-            ref readonly Descriptor current = ref descriptors[index];
+            ref readonly Descriptor current = ref Unsafe.Add(ref MemoryMarshal.GetReference(descriptors), index); // index < Length, checked above
             uint offset = _offset;
             uint left = current.Length - offset;
             if (length <= left)
             {
-                // addr + offset cannot wrap: addr + len was checked when the chain was popped.
-                if (regions.TryRead(new GuestAddress(current.Address.Value + offset), destination) == GuestMemoryError.None)
-                {
-                    if (length == left)
-                    {
-                        _index = index + 1;
-                        _offset = 0;
-                    }
-                    else
-                    {
-                        _offset = offset + length;
-                    }
+                // SAFETY: [addr, addr + len) was checked at pop to lie in the region of _host (so addr + offset
+                // cannot wrap), and offset + length <= len.
+                SmallCopy.CopyFrom(ref _host.At(current.Address.Value + offset), destination);
 
-                    _remaining -= length;
-                    return true;
+                if (length == left)
+                {
+                    _index = index + 1;
+                    _offset = 0;
                 }
+                else
+                {
+                    _offset = offset + length;
+                }
+
+                _remaining -= length;
+                return true;
             }
         }
 
@@ -186,7 +187,17 @@ public ref struct DescriptorChainReader
             // addr + offset cannot wrap: addr + len was checked when the chain was popped.
             GuestAddress address = new(descriptor.Address.Value + offset);
             Span<byte> target = destination.Slice(done, chunk);
-            GuestMemoryError error = _regions is not null ? _regions.TryRead(address, target) : _memory!.TryRead(address, target);
+            GuestMemoryError error = GuestMemoryError.None;
+            if (_host.IsValid)
+            {
+                // SAFETY: the chunk lies inside a buffer the queue validated against the region of _host.
+                SmallCopy.CopyFrom(ref _host.At(address.Value), target);
+            }
+            else
+            {
+                error = _memory!.TryRead(address, target);
+            }
+
             if (error != GuestMemoryError.None)
             {
                 _lastError = error;

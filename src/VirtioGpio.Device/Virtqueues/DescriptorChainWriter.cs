@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using VirtioGpio.Device.Internal;
 using VirtioGpio.Device.Memory;
 
 namespace VirtioGpio.Device.Virtqueues;
@@ -21,7 +23,7 @@ namespace VirtioGpio.Device.Virtqueues;
 public ref struct DescriptorChainWriter
 {
     private readonly IGuestMemory? _memory;
-    private readonly RegionGuestMemory? _regions; // _memory when it is a RegionGuestMemory: non-virtual, inlined fast path
+    private readonly HostBase _host; // valid when the queue's walk found every buffer in one region: direct host copies
     private readonly ReadOnlySpan<Descriptor> _descriptors; // device-writable buffers only
     private int _index;
     private uint _offset;
@@ -50,15 +52,15 @@ public ref struct DescriptorChainWriter
 
     /// <summary>Creates a writer over exactly <paramref name="writable"/>, whose lengths add up to <paramref name="writableLength"/>.</summary>
     internal DescriptorChainWriter(IGuestMemory memory, ReadOnlySpan<Descriptor> writable, uint writableLength)
-        : this(memory, memory as RegionGuestMemory, writable, writableLength)
+        : this(memory, default, writable, writableLength)
     {
     }
 
-    /// <summary>As the constructor above, with <paramref name="regions"/> = <paramref name="memory"/> as <see cref="RegionGuestMemory"/>, resolved by the caller.</summary>
-    internal DescriptorChainWriter(IGuestMemory memory, RegionGuestMemory? regions, ReadOnlySpan<Descriptor> writable, uint writableLength)
+    /// <summary>As the constructor above, with the host base of the one region that holds every buffer (validated by the queue), or an invalid one.</summary>
+    internal DescriptorChainWriter(IGuestMemory memory, HostBase host, ReadOnlySpan<Descriptor> writable, uint writableLength)
     {
         _memory = memory;
-        _regions = regions;
+        _host = host;
         _descriptors = writable;
         _index = 0;
         _offset = 0;
@@ -106,32 +108,31 @@ public ref struct DescriptorChainWriter
         // (the common one-response-per-descriptor case).
         int index = _index;
         ReadOnlySpan<Descriptor> descriptors = _descriptors;
-        RegionGuestMemory? regions = _regions;
         uint length = (uint)source.Length;
-        if (regions is not null && (uint)index < (uint)descriptors.Length && length - 1 < _remaining)
+        if (_host.IsValid && (uint)index < (uint)descriptors.Length && length - 1 < _remaining)
         {
-            ref readonly Descriptor current = ref descriptors[index];
+            ref readonly Descriptor current = ref Unsafe.Add(ref MemoryMarshal.GetReference(descriptors), index); // index < Length, checked above
             uint offset = _offset;
             uint left = current.Length - offset;
             if (length <= left)
             {
-                // addr + offset cannot wrap: addr + len was checked when the chain was popped.
-                if (regions.TryWrite(new GuestAddress(current.Address.Value + offset), source) == GuestMemoryError.None)
-                {
-                    if (length == left)
-                    {
-                        _index = index + 1;
-                        _offset = 0;
-                    }
-                    else
-                    {
-                        _offset = offset + length;
-                    }
+                // SAFETY: [addr, addr + len) was checked at pop to lie in the region of _host, writable (so
+                // addr + offset cannot wrap), and offset + length <= len.
+                SmallCopy.CopyTo(source, ref _host.At(current.Address.Value + offset));
 
-                    _remaining -= length;
-                    _written += length;
-                    return true;
+                if (length == left)
+                {
+                    _index = index + 1;
+                    _offset = 0;
                 }
+                else
+                {
+                    _offset = offset + length;
+                }
+
+                _remaining -= length;
+                _written += length;
+                return true;
             }
         }
 
@@ -179,7 +180,17 @@ public ref struct DescriptorChainWriter
             // addr + offset cannot wrap: addr + len was checked when the chain was popped.
             GuestAddress address = new(descriptor.Address.Value + offset);
             ReadOnlySpan<byte> piece = source.Slice(done, chunk);
-            GuestMemoryError error = _regions is not null ? _regions.TryWrite(address, piece) : _memory!.TryWrite(address, piece);
+            GuestMemoryError error = GuestMemoryError.None;
+            if (_host.IsValid)
+            {
+                // SAFETY: the chunk lies inside a writable buffer the queue validated against the region of _host.
+                SmallCopy.CopyTo(piece, ref _host.At(address.Value));
+            }
+            else
+            {
+                error = _memory!.TryWrite(address, piece);
+            }
+
             if (error != GuestMemoryError.None)
             {
                 _lastError = error;

@@ -17,11 +17,60 @@ public sealed partial class SplitQueue
     /// <param name="error">The ring-level error when the queue broke (or <see cref="VirtqueueError.QueueNotReady"/> /
     /// <see cref="VirtqueueError.QueueBroken"/>); <see cref="VirtqueueError.None"/> when simply empty.</param>
     /// <returns><see langword="true"/> when a chain was popped.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryPopAvailable(out DescriptorChain chain, out VirtqueueError error)
     {
-        if (!_ready || _broken)
+        // Fast path, inlined into the caller's loop: a resolved avail ring, an entry already known to be
+        // published (below the avail.idx shadow), a head in range and not in flight, no tracker and a valid
+        // chain. Everything else (re-reading avail.idx, ring faults, duplicate heads, malformed chains, the
+        // generic memory path) is TryPopAvailableSlow, which makes the same checks in the same order.
+        ushort next = _nextAvail;
+        bool[] inFlight = _inFlight;
+        ushort head = 0;
+        bool popped = false;
+        if (_ready && !_broken && next != _availIdxShadow && _availHost.IsValid && Tracker is null)
+        {
+            // VIRTIO 1.3 §2.7.6 "The Virtqueue Available Ring": ring[idx % Queue Size] holds a chain head.
+            // SAFETY: the slot is < size, inside the avail ring checked at activation.
+            head = Unsafe.ReadUnaligned<ushort>(ref _availHost.At(AvailEntriesOffset + ((uint)(next & _mask) * AvailEntrySize)));
+
+            // GV2 (head < Queue Size) and CVE-2022-26354 (a head the device still holds): left to the slow path.
+            if (head < _size && head < (uint)inFlight.Length && !inFlight[head])
+            {
+                _nextAvail = unchecked((ushort)(next + 1)); // wraps by design: 16-bit free-running ring index
+                inFlight[head] = true;
+                _inFlightCount++;
+                VirtqueueError chainError = WalkChain(head);
+                if (chainError == VirtqueueError.None)
+                {
+                    popped = true;
+                }
+                else if (!CompleteMalformedChain(head, chainError, out error))
+                {
+                    chain = default;
+                    return false;
+                }
+            }
+        }
+
+        if (!popped && !TryPopAvailableSlow(out head, out error))
         {
             chain = default;
+            return false;
+        }
+
+        // The walk left the chain's shape in fields; the chain is built here, in the caller's frame.
+        chain = new DescriptorChain(_memory!, _walkResolved ? _bufferHost : default, head, new ReadOnlySpan<Descriptor>(_scratch, 0, _walkCount), _walkReadableCount, _walkReadableLength, _walkWritableLength);
+        error = VirtqueueError.None;
+        return true;
+    }
+
+    /// <summary>The general pop loop (see <see cref="TryPopAvailable"/>): on success the walk of <paramref name="head"/>'s chain is in the _walk fields.</summary>
+    private bool TryPopAvailableSlow(out ushort head, out VirtqueueError error)
+    {
+        head = 0;
+        if (!_ready || _broken)
+        {
             error = _broken ? VirtqueueError.QueueBroken : VirtqueueError.QueueNotReady;
             return false;
         }
@@ -30,14 +79,12 @@ public sealed partial class SplitQueue
         {
             if (_nextAvail == _availIdxShadow && !TryRefreshAvailIndex(out error))
             {
-                chain = default;
                 return false; // empty (error None) or broken
             }
 
             // VIRTIO 1.3 §2.7.6 "The Virtqueue Available Ring": ring[idx % Queue Size] holds a chain head.
-            if (!TryReadAvailEntry(_nextAvail & _mask, out ushort head))
+            if (!TryReadAvailEntry(_nextAvail & _mask, out head))
             {
-                chain = default;
                 error = Break(VirtqueueError.RingMemoryUnavailable);
                 return false;
             }
@@ -48,7 +95,6 @@ public sealed partial class SplitQueue
             bool[] inFlight = _inFlight;
             if (head >= _size || head >= (uint)inFlight.Length)
             {
-                chain = default;
                 error = Break(VirtqueueError.InvalidHeadIndex);
                 return false;
             }
@@ -71,24 +117,34 @@ public sealed partial class SplitQueue
             VirtqueueError chainError = WalkChain(head);
             if (chainError == VirtqueueError.None)
             {
-                chain = new DescriptorChain(_memory!, _regionMemory, head, new ReadOnlySpan<Descriptor>(_scratch, 0, _walkCount), _walkReadableCount, _walkReadableLength, _walkWritableLength);
                 error = VirtqueueError.None;
                 AssertInvariants();
                 return true;
             }
 
-            // Chain-level fault: complete it with used length 0 (VIRTIO 1.3 §2.7.8 "The Virtqueue Used
-            // Ring": len is the number of bytes written, here none) and go on with the next chain.
-            VirtqueueError usedError = AddUsed(head, 0);
-            if (usedError != VirtqueueError.None)
+            if (!CompleteMalformedChain(head, chainError, out error))
             {
-                chain = default;
-                error = usedError;
                 return false;
             }
-
-            RecordInvalidChain(head, chainError);
         }
+    }
+
+    /// <summary>
+    /// Chain-level fault: completes the chain with used length 0 (VIRTIO 1.3 §2.7.8 "The Virtqueue Used
+    /// Ring": len is the number of bytes written, here none) so the pop goes on with the next chain.
+    /// </summary>
+    /// <returns><see langword="false"/> with the ring error when the used ring could not be written.</returns>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool CompleteMalformedChain(ushort head, VirtqueueError chainError, out VirtqueueError error)
+    {
+        error = AddUsed(head, 0);
+        if (error != VirtqueueError.None)
+        {
+            return false;
+        }
+
+        RecordInvalidChain(head, chainError);
+        return true;
     }
 
     /// <summary>Whether the avail ring holds entries not yet taken. Returns <see langword="true"/> for a corrupt
@@ -158,7 +214,7 @@ public sealed partial class SplitQueue
             return false;
         }
 
-        chain = new DescriptorChain(_memory!, _regionMemory, headIndex, new ReadOnlySpan<Descriptor>(_scratch, 0, _walkCount), _walkReadableCount, _walkReadableLength, _walkWritableLength);
+        chain = new DescriptorChain(_memory!, _walkResolved ? _bufferHost : default, headIndex, new ReadOnlySpan<Descriptor>(_scratch, 0, _walkCount), _walkReadableCount, _walkReadableLength, _walkWritableLength);
         AssertInvariants();
         return true;
     }
@@ -208,22 +264,26 @@ public sealed partial class SplitQueue
     [MethodImpl(MethodImplOptions.NoInlining)] // its own register allocation: inlined, the walk state spills to the stack
     private VirtqueueError WalkChain(ushort head)
     {
-        RegionGuestMemory? regions = _regionMemory;
-        GuestMemoryRegion? tableRegion = _descView.Region;
         Descriptor[] scratch = _scratch;
         int size = _size;
-        if (regions is null || tableRegion is null || !BitConverter.IsLittleEndian || Unsafe.SizeOf<Descriptor>() != Descriptor.Size || scratch.Length < size)
+        if (!_descHost.IsValid || scratch.Length < size)
         {
             return WalkChainGeneric(head);
         }
 
-        ref byte table = ref MemoryMarshal.GetReference(_descView.Slice(tableRegion, 0, size * Descriptor.Size));
+        // SAFETY: the table (size · 16 bytes) was checked at activation; every index used below is < size.
+        ref byte table = ref _descHost.At(0);
+#if NET
+        ref Descriptor slots = ref MemoryMarshal.GetArrayDataReference(scratch);
+#else
         ref Descriptor slots = ref MemoryMarshal.GetReference(scratch.AsSpan());
+#endif
         int n = 0;
         int readable = -1;       // readable count, fixed at the first writable descriptor (-1: none seen yet)
         ulong total = 0;         // readable + writable bytes
         ulong readableTotal = 0; // fixed with readable
         uint index = head;
+        bool resolved = true;    // every buffer so far lies in the cached buffer region
         VirtqueueError error;
         while (true)
         {
@@ -236,20 +296,26 @@ public sealed partial class SplitQueue
                 break;
             }
 
+            // VQ-6: the descriptor is read once, as two 8-byte loads, into registers; every decision below is
+            // made on that copy, and the same bytes go to the scratch slot (its layout is the wire layout:
+            // le64 addr; le32 len; le16 flags; le16 next, VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table").
             // index < size (the head and every next were checked), n < size <= scratch.Length.
+            ref byte entry = ref Unsafe.Add(ref table, (nint)(index * Descriptor.Size));
+            ulong address = Unsafe.ReadUnaligned<ulong>(ref entry);
+            ulong rest = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref entry, 8));
             ref Descriptor slot = ref Unsafe.Add(ref slots, n);
-            slot = Unsafe.ReadUnaligned<Descriptor>(ref Unsafe.Add(ref table, (nint)(index * Descriptor.Size)));
-            DescriptorFlags flags = slot.Flags;
+            Unsafe.WriteUnaligned(ref Unsafe.As<Descriptor, byte>(ref slot), address);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref Unsafe.As<Descriptor, byte>(ref slot), 8), rest);
+            DescriptorFlags flags = (DescriptorFlags)(ushort)(rest >> 32);
             if ((flags & DescriptorFlags.Indirect) != 0)
             {
                 // VIRTIO 1.3 §2.7.5.3.2 "Device Requirements: Indirect Descriptors": the chain ends with the table.
-                return ContinueWithIndirectTable(n, readable < 0 ? n : readable, readable < 0 ? total : readableTotal, readable < 0 ? 0 : total - readableTotal);
+                return ContinueWithIndirectTable(n, readable < 0 ? n : readable, readable < 0 ? total : readableTotal, readable < 0 ? 0 : total - readableTotal, resolved);
             }
 
             // GV7; VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table": addr + len must not wrap (OpenVMM #4047).
-            uint length = slot.Length;
-            GuestAddress address = slot.Address;
-            if (!address.IsRangeValid(length))
+            uint length = (uint)rest;
+            if (length != 0 && address + (length - 1) < address)
             {
                 error = VirtqueueError.AddressOverflow;
                 break;
@@ -283,7 +349,7 @@ public sealed partial class SplitQueue
 
             // GV9 / VM-1; VIRTIO 1.3 §2.7.5.1 "Device Requirements: The Virtqueue Descriptor Table": the whole
             // buffer is guest memory with the access the device will make (CVE-2018-1059 / CVE-2019-18960 class).
-            GuestMemoryError memoryError = regions.CheckRange(address, length, access);
+            GuestMemoryError memoryError = CheckBuffer(address, length, access, n == 0, ref resolved);
             if (memoryError != GuestMemoryError.None)
             {
                 error = MapMemoryError(memoryError);
@@ -298,7 +364,7 @@ public sealed partial class SplitQueue
             }
 
             // GV2; VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table": next must name a table entry.
-            index = slot.Next;
+            index = (uint)(rest >> 48);
             if (index >= (uint)size)
             {
                 error = VirtqueueError.InvalidDescriptorIndex;
@@ -316,15 +382,16 @@ public sealed partial class SplitQueue
         _walkReadableCount = readable;
         _walkReadableLength = unchecked((uint)readableTotal); // meaningful only when error is None (then < 2^32)
         _walkWritableLength = unchecked((uint)(total - readableTotal));
+        _walkResolved = resolved;
         return error;
     }
 
     /// <summary>The fast walk met an INDIRECT descriptor in scratch slot <paramref name="count"/>: walk its table.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private VirtqueueError ContinueWithIndirectTable(int count, int readableCount, ulong readableLength, ulong writableLength)
+    private VirtqueueError ContinueWithIndirectTable(int count, int readableCount, ulong readableLength, ulong writableLength, bool resolved)
     {
         Descriptor pointer = _scratch[count];
-        ChainBuilder builder = new(_scratch, _size, count, readableCount, readableLength, writableLength);
+        ChainBuilder builder = new(_scratch, _size, count, readableCount, readableLength, writableLength, resolved);
         VirtqueueError error = WalkIndirectTable(in pointer, ref builder);
         StoreWalk(ref builder);
         return error;
@@ -336,12 +403,13 @@ public sealed partial class SplitQueue
         _walkReadableCount = builder.ReadableCount;
         _walkReadableLength = unchecked((uint)builder.ReadableLength); // meaningful only when error is None (then < 2^32)
         _walkWritableLength = unchecked((uint)builder.WritableLength);
+        _walkResolved = builder.Resolved;
     }
 
     /// <summary>The walk of <see cref="WalkChain"/> over any <see cref="IGuestMemory"/>.</summary>
     private VirtqueueError WalkChainGeneric(ushort head)
     {
-        ChainBuilder builder = new(_scratch, _size, 0, 0, 0, 0);
+        ChainBuilder builder = new(_scratch, _size, 0, 0, 0, 0, true);
         int size = _size;
         int index = head;
         int steps = 0;
@@ -462,7 +530,12 @@ public sealed partial class SplitQueue
             }
 
             Descriptor descriptor;
-            if (!stitched)
+            if (!stitched && BitConverter.IsLittleEndian && Unsafe.SizeOf<Descriptor>() == Descriptor.Size)
+            {
+                // SAFETY: index < entries (0, or a next checked below), so the 16 bytes lie in the table span.
+                descriptor = Unsafe.ReadUnaligned<Descriptor>(ref Unsafe.Add(ref MemoryMarshal.GetReference(table), index * Descriptor.Size));
+            }
+            else if (!stitched)
             {
                 descriptor = Decode(table.Slice(index * Descriptor.Size, Descriptor.Size));
             }
@@ -508,9 +581,11 @@ public sealed partial class SplitQueue
         // Mutable struct: passed by ref, never copied.
         private readonly Descriptor[] _scratch;
         private readonly int _capacity;
+        private bool _resolved;
 
-        public ChainBuilder(Descriptor[] scratch, int capacity, int count, int readableCount, ulong readableLength, ulong writableLength)
+        public ChainBuilder(Descriptor[] scratch, int capacity, int count, int readableCount, ulong readableLength, ulong writableLength, bool resolved)
         {
+            _resolved = resolved;
             _scratch = scratch;
             _capacity = capacity;
             Count = count;
@@ -526,6 +601,9 @@ public sealed partial class SplitQueue
         public ulong ReadableLength { get; private set; }
 
         public ulong WritableLength { get; private set; }
+
+        /// <summary>Whether every buffer so far lies in the queue's cached buffer region.</summary>
+        public readonly bool Resolved => _resolved;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public VirtqueueError Append(SplitQueue queue, in Descriptor descriptor)
@@ -575,7 +653,7 @@ public sealed partial class SplitQueue
             // GV9 / VM-1; VIRTIO 1.3 §2.7.5.1 "Device Requirements: The Virtqueue Descriptor Table": the
             // whole buffer must be guest memory with the access the device will make (write only to
             // device-writable buffers). CVE-2018-1059 / CVE-2019-18960 class.
-            GuestMemoryError memoryError = queue.CheckBuffer(descriptor.Address, length, access);
+            GuestMemoryError memoryError = queue.CheckBuffer(descriptor.Address.Value, length, access, Count == 0, ref _resolved);
             if (memoryError != GuestMemoryError.None)
             {
                 return MapMemoryError(memoryError);

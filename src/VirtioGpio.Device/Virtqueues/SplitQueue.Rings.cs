@@ -15,10 +15,10 @@ public sealed partial class SplitQueue
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryLoadAvailIdx(out ushort value)
     {
-        GuestMemoryRegion? region = _availView.Region;
-        if (region is not null)
+        if (_availHost.IsValid)
         {
-            value = HostAtomics.LoadAcquireUInt16LittleEndian(_availView.Slice(region, AvailIdxOffset, sizeof(ushort)));
+            // SAFETY: the avail ring was checked at activation; its host location is 2-byte aligned (ResolveRingHost).
+            value = Volatile.Read(ref Unsafe.As<byte, ushort>(ref _availHost.At(AvailIdxOffset)));
             return true;
         }
 
@@ -29,10 +29,10 @@ public sealed partial class SplitQueue
     private bool TryReadAvailEntry(int slot, out ushort head)
     {
         ulong relative = AvailEntriesOffset + ((ulong)(uint)slot * AvailEntrySize);
-        GuestMemoryRegion? region = _availView.Region;
-        if (region is not null)
+        if (_availHost.IsValid)
         {
-            head = BinaryPrimitives.ReadUInt16LittleEndian(_availView.Slice(region, relative, sizeof(ushort)));
+            // SAFETY: slot < size, so the entry lies in the avail ring checked at activation.
+            head = Unsafe.ReadUnaligned<ushort>(ref _availHost.At(relative));
             return true;
         }
 
@@ -43,10 +43,9 @@ public sealed partial class SplitQueue
     private bool TryReadUsedEvent(out ushort value)
     {
         ulong relative = AvailEntriesOffset + ((ulong)_size * AvailEntrySize);
-        GuestMemoryRegion? region = _availView.Region;
-        if (region is not null)
+        if (_availHost.IsValid)
         {
-            value = BinaryPrimitives.ReadUInt16LittleEndian(_availView.Slice(region, relative, sizeof(ushort)));
+            value = Volatile.Read(ref Unsafe.As<byte, ushort>(ref _availHost.At(relative)));
             return true;
         }
 
@@ -55,10 +54,9 @@ public sealed partial class SplitQueue
 
     private bool TryReadAvailFlags(out ushort value)
     {
-        GuestMemoryRegion? region = _availView.Region;
-        if (region is not null)
+        if (_availHost.IsValid)
         {
-            value = BinaryPrimitives.ReadUInt16LittleEndian(_availView.Slice(region, AvailFlagsOffset, sizeof(ushort)));
+            value = Volatile.Read(ref Unsafe.As<byte, ushort>(ref _availHost.At(AvailFlagsOffset)));
             return true;
         }
 
@@ -70,10 +68,10 @@ public sealed partial class SplitQueue
     private bool TryReadTableDescriptor(int index, out Descriptor descriptor)
     {
         ulong relative = (ulong)(uint)index * Descriptor.Size;
-        GuestMemoryRegion? region = _descView.Region;
-        if (region is not null)
+        if (_descHost.IsValid)
         {
-            descriptor = Decode(_descView.Slice(region, relative, Descriptor.Size));
+            // SAFETY: index < size, so the 16 bytes lie in the table checked at activation.
+            descriptor = Unsafe.ReadUnaligned<Descriptor>(ref _descHost.At(relative));
             return true;
         }
 
@@ -121,12 +119,11 @@ public sealed partial class SplitQueue
     private bool TryWriteUsedElement(int slot, uint id, uint length)
     {
         ulong relative = UsedEntriesOffset + ((ulong)(uint)slot * UsedEntrySize);
-        GuestMemoryRegion? region = _usedView.Region;
-        if (region is not null)
+        if (_usedHost.IsValid)
         {
-            Span<byte> element = _usedView.Slice(region, relative, UsedEntrySize);
-            BinaryPrimitives.WriteUInt32LittleEndian(element, id);
-            BinaryPrimitives.WriteUInt32LittleEndian(element.Slice(4), length);
+            // SAFETY: slot < size, so the 8 bytes lie in the used ring checked at activation. One store of
+            // le32 id | le32 len << 32 (the host is little-endian whenever the ring hosts are resolved).
+            Unsafe.WriteUnaligned(ref _usedHost.At(relative), id | ((ulong)length << 32));
             return true;
         }
 
@@ -146,10 +143,10 @@ public sealed partial class SplitQueue
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryStoreUsedIdx(ushort value)
     {
-        GuestMemoryRegion? region = _usedView.Region;
-        if (region is not null)
+        if (_usedHost.IsValid)
         {
-            HostAtomics.StoreReleaseUInt16LittleEndian(_usedView.Slice(region, UsedIdxOffset, sizeof(ushort)), value);
+            // SAFETY: inside the used ring checked at activation, 2-byte aligned on the host (ResolveRingHost).
+            Volatile.Write(ref Unsafe.As<byte, ushort>(ref _usedHost.At(UsedIdxOffset)), value);
             return true;
         }
 
@@ -158,10 +155,9 @@ public sealed partial class SplitQueue
 
     private bool TryStoreUsedFlags(ushort value)
     {
-        GuestMemoryRegion? region = _usedView.Region;
-        if (region is not null)
+        if (_usedHost.IsValid)
         {
-            HostAtomics.StoreReleaseUInt16LittleEndian(_usedView.Slice(region, UsedFlagsOffset, sizeof(ushort)), value);
+            Volatile.Write(ref Unsafe.As<byte, ushort>(ref _usedHost.At(UsedFlagsOffset)), value);
             return true;
         }
 
@@ -172,23 +168,96 @@ public sealed partial class SplitQueue
     private bool TryStoreAvailEvent(ushort value)
     {
         ulong relative = UsedEntriesOffset + ((ulong)_size * UsedEntrySize);
-        GuestMemoryRegion? region = _usedView.Region;
-        if (region is not null)
+        if (_usedHost.IsValid)
         {
-            HostAtomics.StoreReleaseUInt16LittleEndian(_usedView.Slice(region, relative, sizeof(ushort)), value);
+            Volatile.Write(ref Unsafe.As<byte, ushort>(ref _usedHost.At(relative)), value);
             return true;
         }
 
         return _memory!.TryStoreReleaseUInt16(new GuestAddress(_usedRing.Value + relative), value) == GuestMemoryError.None;
     }
 
-    /// <summary>Whole-range check of one buffer with the access its flags imply (GV9).</summary>
+    /// <summary>
+    /// Whole-range check of one buffer with the access its flags imply (GV9 / VM-1; VIRTIO 1.3 §2.7.5.1
+    /// "Device Requirements: The Virtqueue Descriptor Table"). The fast test is against the region that
+    /// held the previous buffers (<see cref="_bufferStart"/>..); <paramref name="resolved"/> stays true
+    /// only while every buffer of the chain lies in that one region, so the reader and writer can reach
+    /// them through <see cref="_bufferHost"/> without another lookup.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private GuestMemoryError CheckBuffer(GuestAddress address, uint length, GuestMemoryAccess access)
+    private GuestMemoryError CheckBuffer(ulong address, uint length, GuestMemoryAccess access, bool first, ref bool resolved)
+    {
+        ulong offset = unchecked(address - _bufferStart); // wraps by design: huge when below the region
+        if (offset < _bufferLength && length <= _bufferLength - offset && (_bufferAccess & access) == access)
+        {
+            return GuestMemoryError.None;
+        }
+
+        return CheckBufferSlow(address, length, access, first, ref resolved);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private GuestMemoryError CheckBufferSlow(ulong address, uint length, GuestMemoryAccess access, bool first, ref bool resolved)
     {
         RegionGuestMemory? regions = _regionMemory;
-        return regions is not null
-            ? regions.CheckRange(address, length, access)
-            : GuestRangeValidator.Check(_memory!, address, length, access);
+        GuestMemoryError error = regions is not null
+            ? regions.CheckRange(new GuestAddress(address), length, access)
+            : GuestRangeValidator.Check(_memory!, new GuestAddress(address), length, access);
+        if (error != GuestMemoryError.None || length == 0)
+        {
+            return error; // a zero-length buffer is never accessed: it leaves the chain resolved
+        }
+
+        // Valid, but outside the cached region: cache the region that holds it when there is one
+        // (it serves the next chains), and keep this chain resolved only if it is its first buffer.
+        if (regions is not null
+            && BitConverter.IsLittleEndian
+            && regions.TryResolve(new GuestAddress(address), length, access, out GuestMemoryRegion? region, out _)
+            && region.TryGetHostBase(out HostBase host))
+        {
+            _bufferStart = region.Start.Value;
+            _bufferLength = region.Length;
+            _bufferAccess = region.Access;
+            _bufferHost = host;
+            resolved &= first;
+        }
+        else
+        {
+            resolved = false; // stitched across regions, or memory without a host base: the general copy path
+        }
+
+        return GuestMemoryError.None;
+    }
+
+    /// <summary>Forgets the cached buffer region (memory or activation changed).</summary>
+    private void ClearBufferCache()
+    {
+        _bufferStart = 0;
+        _bufferLength = 0;
+        _bufferAccess = GuestMemoryAccess.None;
+        _bufferHost = default;
+    }
+
+    /// <summary>
+    /// The host base of a ring part: valid only for region memory on a little-endian host, a part in one
+    /// region with the access needed, and a host location that is 2-byte aligned (the 16-bit index
+    /// accesses must be single atomic accesses, VIRTIO 1.3 §2.7.13 "Supplying Buffers to The Device").
+    /// </summary>
+    private unsafe HostBase ResolveRingHost(GuestAddress start, ulong length, GuestMemoryAccess access)
+    {
+        RegionGuestMemory? regions = _regionMemory;
+        if (regions is null
+            || !BitConverter.IsLittleEndian
+            || Unsafe.SizeOf<Descriptor>() != Descriptor.Size
+            || !regions.TryResolve(start, length, access, out GuestMemoryRegion? region, out _)
+            || !region.TryGetHostBase(out HostBase host))
+        {
+            return default;
+        }
+
+        HostBase ring = host.Offset(start.Value);
+
+        // SAFETY: only the numeric address is inspected; the GC keeps array data pointer-aligned when it moves it.
+        return ((nuint)Unsafe.AsPointer(ref ring.At(0)) & 1) == 0 ? ring : default;
     }
 }

@@ -80,12 +80,22 @@ public sealed partial class SplitQueue
     private int _walkReadableCount;
     private uint _walkReadableLength;
     private uint _walkWritableLength;
+    private bool _walkResolved;       // every buffer of the walked chain lies in the cached buffer region
     private bool[] _inFlight = Array.Empty<bool>();
 
-    // Ring views resolved at activation when the memory is a RegionGuestMemory and the ring lies in one region.
-    private RingView _descView;
-    private RingView _availView;
-    private RingView _usedView;
+    // Host bases of the ring parts, resolved at activation when the memory is a RegionGuestMemory, the part
+    // lies in one region and its host location is 2-byte aligned (ResolveRingHost); otherwise invalid and the
+    // generic IGuestMemory path is used. At(relative) addresses the part's byte at that offset.
+    private HostBase _descHost;
+    private HostBase _availHost;
+    private HostBase _usedHost;
+
+    // The region that held the most recent buffers (CheckBuffer): [start, start + length) with its access
+    // and host base. Length 0 = none cached. Reset at activation.
+    private ulong _bufferStart;
+    private ulong _bufferLength;
+    private GuestMemoryAccess _bufferAccess;
+    private HostBase _bufferHost;
 
     /// <summary>Creates an unconfigured queue.</summary>
     /// <param name="maxSize">The largest size the device accepts: a power of two, 1..32768.</param>
@@ -273,9 +283,10 @@ public sealed partial class SplitQueue
             _inFlight = inFlight;
         }
 
-        _descView = RingView.Resolve(_regionMemory, _descriptorTable, GetDescriptorTableSize(_size), GuestMemoryAccess.Read);
-        _availView = RingView.Resolve(_regionMemory, _availRing, GetAvailRingSize(_size), GuestMemoryAccess.Read);
-        _usedView = RingView.Resolve(_regionMemory, _usedRing, GetUsedRingSize(_size), GuestMemoryAccess.Write);
+        _descHost = ResolveRingHost(_descriptorTable, GetDescriptorTableSize(_size), GuestMemoryAccess.Read);
+        _availHost = ResolveRingHost(_availRing, GetAvailRingSize(_size), GuestMemoryAccess.Read);
+        _usedHost = ResolveRingHost(_usedRing, GetUsedRingSize(_size), GuestMemoryAccess.Write);
+        ClearBufferCache();
         _availIdxShadow = _nextAvail;
         _ready = true;
         AssertInvariants();
@@ -286,9 +297,10 @@ public sealed partial class SplitQueue
     public void Deactivate()
     {
         _ready = false;
-        _descView = default;
-        _availView = default;
-        _usedView = default;
+        _descHost = default;
+        _availHost = default;
+        _usedHost = default;
+        ClearBufferCache();
         AssertInvariants();
     }
 
