@@ -17,17 +17,28 @@ public class EngineBenchmarks
 {
     private QueueWorkload _workload = null!;
 
-    [GlobalSetup]
-    public void Setup()
-    {
-        _workload = new QueueWorkload(WorkloadShape.Engine);
-        _workload.RunAndVerifyOnce();
-        _workload.RunAndVerifyOnce(); // second round: ring indices have moved, slots reused
-    }
+    [GlobalSetup(Target = nameof(Engine))]
+    public void Setup() => _workload = CreateVerified(ChainAccess.TypedCopy);
 
+    [GlobalSetup(Target = nameof(EngineReaderWriter))]
+    public void SetupReaderWriter() => _workload = CreateVerified(ChainAccess.ReaderWriter);
+
+    /// <summary><c>engine</c>: request and response through the chain's fixed-size copies (what the device does).</summary>
     [Benchmark(OperationsPerInvoke = QueueWorkload.Batch)]
     public void Engine() => _workload.RunIteration();
 
+    /// <summary><c>engine</c> through the general <c>DescriptorChainReader</c> / <c>DescriptorChainWriter</c>.</summary>
+    [Benchmark(OperationsPerInvoke = QueueWorkload.Batch)]
+    public void EngineReaderWriter() => _workload.RunIteration();
+
     [GlobalCleanup]
     public void Cleanup() => _workload.RunAndVerifyOnce();
+
+    private static QueueWorkload CreateVerified(ChainAccess access)
+    {
+        var workload = new QueueWorkload(WorkloadShape.Engine, access);
+        workload.RunAndVerifyOnce();
+        workload.RunAndVerifyOnce(); // second round: ring indices have moved, slots reused
+        return workload;
+    }
 }

@@ -34,9 +34,15 @@ public sealed class QueueWorkload
     private ushort _availIdx;
     private ushort _lastUsed;
 
-    public QueueWorkload(WorkloadShape shape)
+    public QueueWorkload(WorkloadShape shape, ChainAccess access = ChainAccess.TypedCopy)
     {
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("The workload driver writes little-endian rings with host-order stores.");
+        }
+
         Shape = shape;
+        Access = access;
         Memory = new RegionGuestMemory(new GuestMemoryRegion(new GuestAddress(0), _ram));
         Queue = new SplitQueue(QueueSize)
         {
@@ -106,6 +112,9 @@ public sealed class QueueWorkload
 
     public WorkloadShape Shape { get; }
 
+    /// <summary>How the device side reads requests and writes responses.</summary>
+    public ChainAccess Access { get; }
+
     public RegionGuestMemory Memory { get; }
 
     public SplitQueue Queue { get; }
@@ -160,14 +169,52 @@ public sealed class QueueWorkload
         Volatile.Write(ref Unsafe.As<byte, ushort>(ref _ram[AvailRing + 2]), _availIdx);
     }
 
-    /// <summary>Device side, step 2 (engine): pop, read the 8-byte request, write the 2-byte response, add used.</summary>
+    /// <summary>
+    /// Device side, step 2 (engine): pop, read the 8-byte request, write the 2-byte response, add used. With
+    /// <see cref="ChainAccess.TypedCopy"/> the request and response go through
+    /// <see cref="DescriptorChain.TryCopyFromReadable{T}(out T)"/> / <see cref="DescriptorChain.TryCopyToWritable{T}(in T)"/>
+    /// (what <c>VirtioGpioDevice</c> does); with <see cref="ChainAccess.ReaderWriter"/> through the general gather reader and
+    /// scatter writer.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ProcessRequests()
     {
+        if (Access == ChainAccess.ReaderWriter)
+        {
+            ProcessRequestsWithReaderWriter();
+            return;
+        }
+
         SplitQueue queue = Queue;
         byte[] levels = _levels;
-        Span<byte> request = stackalloc byte[8];
-        Span<byte> response = stackalloc byte[2];
+        while (queue.TryPopAvailable(out DescriptorChain chain, out _))
+        {
+            uint written = 0;
+            if (chain.TryCopyFromReadable(out ulong request))
+            {
+                // le16 type; le16 gpio; le32 value (the host is little-endian: checked in the constructor).
+                ushort type = (ushort)request;
+                ushort gpio = (ushort)(request >> 16);
+                bool ok = type == GetValue && gpio < (uint)levels.Length;
+                ushort response = ok ? (ushort)(levels[gpio] << 8) : (ushort)1; // u8 status; u8 value
+                if (chain.TryCopyToWritable(response))
+                {
+                    written = 2;
+                }
+            }
+
+            queue.AddUsed(chain.HeadIndex, written);
+        }
+    }
+
+    private void ProcessRequestsWithReaderWriter()
+    {
+        SplitQueue queue = Queue;
+        byte[] levels = _levels;
+        ulong requestBytes = 0;
+        ushort responseBytes = 0;
+        Span<byte> request = MemoryMarshal.CreateSpan(ref Unsafe.As<ulong, byte>(ref requestBytes), 8);
+        Span<byte> response = MemoryMarshal.CreateSpan(ref Unsafe.As<ushort, byte>(ref responseBytes), 2);
         while (queue.TryPopAvailable(out DescriptorChain chain, out _))
         {
             DescriptorChainReader reader = chain.CreateReader();
