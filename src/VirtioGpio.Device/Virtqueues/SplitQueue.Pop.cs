@@ -391,6 +391,20 @@ public sealed partial class SplitQueue
     private VirtqueueError ContinueWithIndirectTable(int count, int readableCount, ulong readableLength, ulong writableLength, bool resolved)
     {
         Descriptor pointer = _scratch[count];
+
+        // The common case (Linux with RING_INDIRECT_DESC: every request is one table): a well-formed pointer to a table
+        // in the cached buffer region, walked with its state in registers. Anything else takes the general walk below,
+        // which makes the same checks in the same order.
+        ulong tableAddress = pointer.Address.Value;
+        uint tableLength = pointer.Length;
+        ulong offset = unchecked(tableAddress - _bufferStart); // wraps by design: huge when below the region
+        if (CheckIndirectPointer(in pointer) == VirtqueueError.None
+            && offset < _bufferLength && tableLength <= _bufferLength - offset && (_bufferAccess & GuestMemoryAccess.Read) != 0)
+        {
+            // SAFETY: [tableAddress, tableAddress + tableLength) lies in the cached region, readable (checked just above).
+            return WalkIndirectResolved(ref _bufferHost.At(tableAddress), (int)(tableLength / Descriptor.Size), count, readableCount, readableLength, writableLength, resolved);
+        }
+
         ChainBuilder builder = new(_scratch, _size, count, readableCount, readableLength, writableLength, resolved);
         VirtqueueError error = WalkIndirectTable(in pointer, ref builder);
         StoreWalk(ref builder);
@@ -465,7 +479,129 @@ public sealed partial class SplitQueue
         return error;
     }
 
-    private VirtqueueError WalkIndirectTable(in Descriptor pointer, ref ChainBuilder builder)
+    /// <summary>
+    /// The indirect table of <see cref="ContinueWithIndirectTable"/>'s fast case: the same checks as
+    /// <see cref="WalkIndirectTable"/> and <see cref="ChainBuilder.Append"/>, in the same order, with the walk
+    /// state in registers and each entry read as two 8-byte loads (VQ-6: decide on the copy).
+    /// </summary>
+    private VirtqueueError WalkIndirectResolved(ref byte table, int entries, int count, int readableCount, ulong readableLength, ulong writableLength, bool resolved)
+    {
+        Descriptor[] scratch = _scratch;
+        int capacity = _size;
+        if (scratch.Length < capacity)
+        {
+            return VirtqueueError.ChainTooLong; // unreachable: scratch covers the queue size while ready
+        }
+
+#if NET
+        ref Descriptor slots = ref MemoryMarshal.GetArrayDataReference(scratch);
+#else
+        ref Descriptor slots = ref MemoryMarshal.GetReference(scratch.AsSpan());
+#endif
+        uint index = 0;
+        int steps = 0;
+        VirtqueueError error;
+        while (true)
+        {
+            // GV4 / TTL within the table: at most one visit per entry.
+            if (++steps > entries)
+            {
+                error = VirtqueueError.ChainTooLong;
+                break;
+            }
+
+            // index < entries (0, or a next checked below).
+            ref byte entry = ref Unsafe.Add(ref table, (nint)(index * Descriptor.Size));
+            ulong address = Unsafe.ReadUnaligned<ulong>(ref entry);
+            ulong rest = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref entry, 8));
+            DescriptorFlags flags = (DescriptorFlags)(ushort)(rest >> 32);
+
+            // GV5; VIRTIO 1.3 §2.7.5.3.1: no VIRTQ_DESC_F_INDIRECT within an indirect table.
+            if ((flags & DescriptorFlags.Indirect) != 0)
+            {
+                error = VirtqueueError.NestedIndirectTable;
+                break;
+            }
+
+            // GV4; §2.7.5.3.1: "A driver MUST NOT create a descriptor chain longer than the Queue Size of the device".
+            if (count >= capacity)
+            {
+                error = VirtqueueError.ChainTooLong;
+                break;
+            }
+
+            // GV7; VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table": addr + len must not wrap.
+            uint length = (uint)rest;
+            if (length != 0 && address + (length - 1) < address)
+            {
+                error = VirtqueueError.AddressOverflow;
+                break;
+            }
+
+            GuestMemoryAccess access;
+            if ((flags & DescriptorFlags.Write) != 0)
+            {
+                writableLength += length;
+                access = GuestMemoryAccess.Write;
+            }
+            else
+            {
+                // GV8; VIRTIO 1.3 §2.7.4.2 "Driver Requirements: Message Framing": readable before writable.
+                if (count != readableCount)
+                {
+                    error = VirtqueueError.ReadableAfterWritable;
+                    break;
+                }
+
+                readableLength += length;
+                readableCount++;
+                access = GuestMemoryAccess.Read;
+            }
+
+            // GV7; VIRTIO 1.3 §2.7.5.2: the total length stays below 2^32 (the used length is 32-bit).
+            if (readableLength + writableLength > uint.MaxValue)
+            {
+                error = VirtqueueError.ChainLengthOverflow;
+                break;
+            }
+
+            // GV9 / VM-1; VIRTIO 1.3 §2.7.5.1: the whole buffer is guest memory with the access the device will make.
+            GuestMemoryError memoryError = CheckBuffer(address, length, access, count == 0, ref resolved);
+            if (memoryError != GuestMemoryError.None)
+            {
+                error = MapMemoryError(memoryError);
+                break;
+            }
+
+            ref Descriptor slot = ref Unsafe.Add(ref slots, count); // count < capacity <= scratch.Length
+            Unsafe.WriteUnaligned(ref Unsafe.As<Descriptor, byte>(ref slot), address);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref Unsafe.As<Descriptor, byte>(ref slot), 8), rest);
+            count++;
+            if ((flags & DescriptorFlags.Next) == 0)
+            {
+                error = VirtqueueError.None;
+                break;
+            }
+
+            // GV2: next indexes the indirect table, which has len / 16 entries.
+            index = (uint)(rest >> 48);
+            if (index >= (uint)entries)
+            {
+                error = VirtqueueError.InvalidDescriptorIndex;
+                break;
+            }
+        }
+
+        _walkCount = count;
+        _walkReadableCount = readableCount;
+        _walkReadableLength = unchecked((uint)readableLength); // meaningful only when error is None (then < 2^32)
+        _walkWritableLength = unchecked((uint)writableLength);
+        _walkResolved = resolved;
+        return error;
+    }
+
+    /// <summary>The checks of an INDIRECT descriptor itself, before its table is read.</summary>
+    private VirtqueueError CheckIndirectPointer(in Descriptor pointer)
     {
         // GV5; VIRTIO 1.3 §2.7.5.3.1 "Driver Requirements: Indirect Descriptors": the driver MUST NOT
         // set VIRTQ_DESC_F_INDIRECT unless VIRTIO_F_INDIRECT_DESC was negotiated...
@@ -496,6 +632,18 @@ public sealed partial class SplitQueue
             return VirtqueueError.AddressOverflow;
         }
 
+        return VirtqueueError.None;
+    }
+
+    private VirtqueueError WalkIndirectTable(in Descriptor pointer, ref ChainBuilder builder)
+    {
+        VirtqueueError pointerError = CheckIndirectPointer(in pointer);
+        if (pointerError != VirtqueueError.None)
+        {
+            return pointerError;
+        }
+
+        uint length = pointer.Length;
         int entries = (int)(length / Descriptor.Size);
 
         // GV9: the whole table must be readable guest memory (VQ-4: any alignment is accepted; bytes are decoded safely).
