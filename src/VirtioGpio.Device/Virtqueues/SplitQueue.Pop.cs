@@ -310,7 +310,7 @@ public sealed partial class SplitQueue
             if ((flags & DescriptorFlags.Indirect) != 0)
             {
                 // VIRTIO 1.3 §2.7.5.3.2 "Device Requirements: Indirect Descriptors": the chain ends with the table.
-                return ContinueWithIndirectTable(n, readable < 0 ? n : readable, readable < 0 ? total : readableTotal, readable < 0 ? 0 : total - readableTotal, resolved);
+                return ContinueWithIndirectTable(address, rest, n, readable < 0 ? n : readable, readable < 0 ? total : readableTotal, readable < 0 ? 0 : total - readableTotal, resolved);
             }
 
             // GV7; VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table": addr + len must not wrap (OpenVMM #4047).
@@ -386,11 +386,13 @@ public sealed partial class SplitQueue
         return error;
     }
 
-    /// <summary>The fast walk met an INDIRECT descriptor in scratch slot <paramref name="count"/>: walk its table.</summary>
+    /// <summary>The fast walk met an INDIRECT descriptor (the one it would put in scratch slot <paramref name="count"/>): walk its table.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private VirtqueueError ContinueWithIndirectTable(int count, int readableCount, ulong readableLength, ulong writableLength, bool resolved)
+    private VirtqueueError ContinueWithIndirectTable(ulong pointerAddress, ulong pointerRest, int count, int readableCount, ulong readableLength, ulong writableLength, bool resolved)
     {
-        Descriptor pointer = _scratch[count];
+        // The pointer comes in registers, as the walk read it (re-reading it from the scratch slot just written
+        // with two 8-byte stores would stall on store forwarding).
+        var pointer = new Descriptor(new GuestAddress(pointerAddress), (uint)pointerRest, (DescriptorFlags)(ushort)(pointerRest >> 32), (ushort)(pointerRest >> 48));
 
         // The common case (Linux with RING_INDIRECT_DESC: every request is one table): a well-formed pointer to a table
         // in the cached buffer region, walked with its state in registers. Anything else takes the general walk below,
