@@ -34,18 +34,29 @@ public sealed partial class SplitQueue
 
         // VIRTIO 1.3 §2.7.8.2 "Device Requirements: The Virtqueue Used Ring": "The device MUST set len
         // prior to updating the used idx" — the element first, then idx with a release store.
-        if (!TryWriteUsedElement(_nextUsed & _mask, headIndex, writtenLength))
-        {
-            return Break(VirtqueueError.RingMemoryUnavailable);
-        }
-
         ISplitQueueTracker? tracker = Tracker;
-        tracker?.OnCompleting(headIndex);
-
         ushort nextUsed = unchecked((ushort)(_nextUsed + 1)); // wraps by design: 16-bit free-running ring index
-        if (!TryStoreUsedIdx(nextUsed))
+        if (_usedHost.IsValid)
         {
-            return Break(VirtqueueError.RingMemoryUnavailable);
+            // SAFETY: the used ring was checked at activation and its host location is 2-byte aligned
+            // (ResolveRingHost); the slot is masked to < size. One store of le32 id | le32 len << 32.
+            ref byte ring = ref _usedHost.At(0);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref ring, UsedEntriesOffset + ((_nextUsed & _mask) * UsedEntrySize)), headIndex | ((ulong)writtenLength << 32));
+            tracker?.OnCompleting(headIndex);
+            Volatile.Write(ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref ring, UsedIdxOffset)), nextUsed);
+        }
+        else
+        {
+            if (!TryWriteUsedElement(_nextUsed & _mask, headIndex, writtenLength))
+            {
+                return Break(VirtqueueError.RingMemoryUnavailable);
+            }
+
+            tracker?.OnCompleting(headIndex);
+            if (!TryStoreUsedIdx(nextUsed))
+            {
+                return Break(VirtqueueError.RingMemoryUnavailable);
+            }
         }
 
         _nextUsed = nextUsed;
