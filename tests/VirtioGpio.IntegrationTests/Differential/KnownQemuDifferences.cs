@@ -141,6 +141,7 @@ public static class KnownQemuDifferences
         new("mmio-50-bad-queues:big-ready", "0x1", "0x0", InvalidQueue),
         new("mmio-50-bad-queues:zero-ready", "0x1", "0x0", InvalidQueue),
         new("mmio-50-bad-queues:hole-ready", "0x1", "0x0", InvalidQueue),
+        new("mmio-60-notify:irq-at-start", "0x1", "0x0", StartNotification),
         new("mmio-90-requests:irq-at-start", "0x1", "0x0", StartNotification),
     ];
 
