@@ -14,7 +14,9 @@
 #   VGPIO-WATCHDOG                       the guest watchdog fired: forced power-off/reset follows
 #   VGPIO-REBOOT / VGPIO-POWEROFF        about to reboot (the test created /tmp/vgpio-reboot) / power off
 # Kernel command line options: vgpio.timeout=<s> (guest watchdog, default 120),
-# vgpio.nochip=1 (do not wait for a gpiochip: boot without a device).
+# vgpio.nochip=1 (do not wait for a gpiochip: boot without a device),
+# vgpio.skipmod=<m1,m2,...> (do not load these modules; the differential tests leave the virtio
+# transport unclaimed so that /dev/mem and sysfs reach QEMU's transport registers directly).
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin
 mkdir -p /proc /sys /dev /tmp /run
@@ -33,6 +35,7 @@ cmdline_opt() { # cmdline_opt NAME DEFAULT
 
 TIMEOUT=$(cmdline_opt vgpio.timeout 120)
 NOCHIP=$(cmdline_opt vgpio.nochip 0)
+SKIPMOD=$(cmdline_opt vgpio.skipmod "")
 echo "VGPIO-BOOT kernel=$(uname -r) timeout=${TIMEOUT}"
 
 # Guest watchdog: a device that never answers leaves the driver in an uninterruptible wait
@@ -42,6 +45,7 @@ echo "VGPIO-BOOT kernel=$(uname -r) timeout=${TIMEOUT}"
 ( sleep "$TIMEOUT"; echo "VGPIO-WATCHDOG fired after ${TIMEOUT}s"; echo 8 > /proc/sys/kernel/printk; echo w > /proc/sysrq-trigger; sleep 1; echo o > /proc/sysrq-trigger; sleep 5; echo b > /proc/sysrq-trigger ) &
 
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_mmio gpio-virtio; do
+  case ",$SKIPMOD," in *",$m,"*) echo "VGPIO-MODULE $m skipped"; continue ;; esac
   if insmod "/lib/modules/$m.ko"; then echo "VGPIO-MODULE $m ok"; else echo "VGPIO-MODULE $m FAIL"; fi
 done
 

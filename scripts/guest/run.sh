@@ -4,13 +4,15 @@
 #
 # Boots the test guest once under QEMU (TCG), for manual runs and debugging.
 #
-#   scripts/guest/run.sh [--pci|--mmio] [--socket PATH] [--timeout SECONDS] [TEST_SCRIPT]
+#   scripts/guest/run.sh [--pci|--mmio] [--socket PATH] [--timeout SECONDS] [--append ARGS] [TEST_SCRIPT]
 #
 #   --pci            q35 + vhost-user-gpio-pci (default)
 #   --mmio           microvm + vhost-user-gpio-device (virtio-mmio, force-legacy=false)
 #   --socket PATH    vhost-user socket of a running back-end (e.g. the virtio-gpio daemon);
 #                    without it the guest boots with no GPIO device at all
 #   --timeout S      host-side limit for the whole boot (default 90); the guest watchdog is S-10
+#   --append ARGS    extra kernel command-line options (e.g. the differential tests' reserved RAM
+#                    and module list: 'memmap=1M$0x8000000 vgpio.skipmod=virtio_mmio,gpio-virtio')
 #   TEST_SCRIPT      shell script run as /test.sh in the guest (appended as a second cpio archive);
 #                    it may source /lib/vgpio.sh for vgpio_sync/vgpio_result
 #
@@ -21,14 +23,15 @@ REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 GUEST_DIR="${VIRTIOGPIO_GUEST_DIR:-$REPO_ROOT/.guest}"
 die() { echo "[guest/run] ERROR: $*" >&2; exit 1; }
 
-TRANSPORT=pci SOCKET="" TIMEOUT=90 TEST=""
+TRANSPORT=pci SOCKET="" TIMEOUT=90 TEST="" EXTRA_APPEND=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --pci) TRANSPORT=pci ;;
     --mmio) TRANSPORT=mmio ;;
     --socket) SOCKET="$2"; shift ;;
     --timeout) TIMEOUT="$2"; shift ;;
-    -h|--help) sed -n '5,17p' "$0"; exit 0 ;;
+    --append) EXTRA_APPEND="$2"; shift ;;
+    -h|--help) sed -n '5,19p' "$0"; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) TEST="$1" ;;
   esac
@@ -71,6 +74,7 @@ if [[ -n "$SOCKET" ]]; then
 else
   APPEND+=" vgpio.nochip=1"
 fi
+[[ -n "$EXTRA_APPEND" ]] && APPEND+=" $EXTRA_APPEND"
 echo "[guest/run] $QEMU ${ARGS[*]} -append '$APPEND'" >&2
 rc=0
 timeout --kill-after=5 "$TIMEOUT" "$QEMU" "${ARGS[@]}" -append "$APPEND" || rc=$?

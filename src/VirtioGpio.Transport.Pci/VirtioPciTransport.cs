@@ -59,6 +59,7 @@ public sealed partial class VirtioPciTransport : IVirtioInterruptSink
     private const int MsixCapOffset = 0x40;
     private const int FirstVirtioCapOffset = 0x4C;
     private const ushort CommandIntxDisable = 1 << 10;
+    private const byte StatusInterrupt = 1 << 3;
     private const byte IsrQueue = 1;
     private const byte IsrConfig = 2;
 
@@ -188,6 +189,20 @@ public sealed partial class VirtioPciTransport : IVirtioInterruptSink
             }
 
             _config.AsSpan(offset, data.Length).CopyTo(data);
+            if (offset <= 0x06 && offset + data.Length > 0x06)
+            {
+                // VIRTIO 1.3 §4.1.4.5.1 "Device Requirements: ISR status capability": with MSI-X disabled the
+                // device sets the Interrupt Status bit of the PCI Status register to the OR of all ISR status bits
+                // (independent of INTx Disable, PCI Local Bus 3.0 §6.2.3).
+                bool pending;
+                lock (_irqGate)
+                {
+                    pending = _isr != 0 && !MsixEnabled;
+                }
+
+                int at = 0x06 - offset;
+                data[at] = pending ? (byte)(data[at] | StatusInterrupt) : (byte)(data[at] & ~StatusInterrupt);
+            }
         }
     }
 
@@ -828,6 +843,11 @@ public sealed partial class VirtioPciTransport : IVirtioInterruptSink
         lock (_irqGate)
         {
             _isr = 0;
+
+            // PCI Local Bus 3.0 §6.8.2.9: a pending bit whose event is gone must be cleared, or unmasking the
+            // vector later sends a stale message. A device reset (VIRTIO 1.3 §2.4 "Device Reset") discards every
+            // used-buffer and configuration event.
+            Array.Clear(_msixPending);
             UpdateIntxLocked();
         }
     }

@@ -21,7 +21,8 @@ public static partial class QemuGuest
     private static partial Regex EscapeSequence();
 
     /// <summary>The QEMU command line for a boot (documented in docs/guest-testing.md).</summary>
-    public static IReadOnlyList<string> BuildArguments(GuestEnvironment env, GuestTransport transport, string socketPath, string initrd, int guestWatchdogSeconds)
+    public static IReadOnlyList<string> BuildArguments(GuestEnvironment env, GuestTransport transport, string socketPath, string initrd, int guestWatchdogSeconds,
+        string? extraKernelArguments = null)
     {
         string append = $"console=ttyS0 panic=-1 oops=panic quiet vgpio.timeout={guestWatchdogSeconds}";
         var args = new List<string>
@@ -45,6 +46,11 @@ public static partial class QemuGuest
             append += $" tsc_early_khz={HostTscKhz()} tsc=reliable";
             args.AddRange(["-machine", "microvm,acpi=on,rtc=on,memory-backend=mem", "-global", "virtio-mmio.force-legacy=false",
                 "-device", "vhost-user-gpio-device,chardev=vgpio"]);
+        }
+
+        if (!string.IsNullOrWhiteSpace(extraKernelArguments))
+        {
+            append += " " + extraKernelArguments.Trim();
         }
 
         args.AddRange(["-append", append]);
@@ -79,6 +85,26 @@ public static partial class QemuGuest
     public static async Task<GuestRunResult> BootAsync(GuestTransport transport, string socketPath, string script,
         IReadOnlyDictionary<string, string>? variables, Func<string, Task> onSync, Action<string>? output = null)
     {
+        var body = new StringBuilder();
+        foreach ((string k, string v) in variables ?? new Dictionary<string, string>())
+        {
+            body.Append(k).Append("='").Append(v.Replace("'", "'\\''", StringComparison.Ordinal)).Append("'\n");
+        }
+
+        string scripts = Path.Combine(GuestEnvironment.BaseDirectory, "GuestScripts");
+        body.Append(await File.ReadAllTextAsync(Path.Combine(scripts, "common.sh")).ConfigureAwait(false));
+        body.Append(await File.ReadAllTextAsync(Path.Combine(scripts, script)).ConfigureAwait(false));
+        return await BootScriptAsync(transport, socketPath, Path.GetFileNameWithoutExtension(script), body.ToString(), null, onSync, output).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Boots with <paramref name="scriptText"/> as <c>/test.sh</c> (a complete script; nothing is prepended) and
+    /// <paramref name="extraKernelArguments"/> appended to the kernel command line; otherwise as
+    /// <see cref="BootAsync"/>. <paramref name="name"/> names the serial log file.
+    /// </summary>
+    public static async Task<GuestRunResult> BootScriptAsync(GuestTransport transport, string socketPath, string name, string scriptText,
+        string? extraKernelArguments, Func<string, Task> onSync, Action<string>? output = null)
+    {
         GuestEnvironment env = GuestEnvironment.Current;
         if (env.MissingReason is { } missing)
         {
@@ -91,7 +117,7 @@ public static partial class QemuGuest
         string work = Directory.CreateTempSubdirectory("vgpio-boot-").FullName;
         string logDir = Path.Combine(GuestEnvironment.BaseDirectory, "guest-logs");
         Directory.CreateDirectory(logDir);
-        string logFile = Path.Combine(logDir, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{number:00}-{transport.ToString().ToLowerInvariant()}-{Path.GetFileNameWithoutExtension(script)}.log");
+        string logFile = Path.Combine(logDir, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{number:00}-{transport.ToString().ToLowerInvariant()}-{name}.log");
 
         var serial = new StringBuilder();
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -104,22 +130,13 @@ public static partial class QemuGuest
         try
         {
             // initramfs = base archive (padded to 4 bytes) + a second cpio with /test.sh.
-            var body = new StringBuilder();
-            foreach ((string k, string v) in variables ?? new Dictionary<string, string>())
-            {
-                body.Append(k).Append("='").Append(v.Replace("'", "'\\''", StringComparison.Ordinal)).Append("'\n");
-            }
-
-            string scripts = Path.Combine(GuestEnvironment.BaseDirectory, "GuestScripts");
-            body.Append(await File.ReadAllTextAsync(Path.Combine(scripts, "common.sh")).ConfigureAwait(false));
-            body.Append(await File.ReadAllTextAsync(Path.Combine(scripts, script)).ConfigureAwait(false));
             string initrd = Path.Combine(work, "initrd");
             byte[] baseImage = await File.ReadAllBytesAsync(env.Initrd).ConfigureAwait(false);
             await using (FileStream fs = File.Create(initrd))
             {
                 await fs.WriteAsync(baseImage).ConfigureAwait(false);
                 await fs.WriteAsync(new byte[(4 - (baseImage.Length % 4)) % 4]).ConfigureAwait(false);
-                await fs.WriteAsync(CpioNewc.Build([("test.sh", Encoding.UTF8.GetBytes(body.ToString()))])).ConfigureAwait(false);
+                await fs.WriteAsync(CpioNewc.Build([("test.sh", Encoding.UTF8.GetBytes(scriptText))])).ConfigureAwait(false);
             }
 
             var psi = new ProcessStartInfo(env.Qemu)
@@ -129,7 +146,7 @@ public static partial class QemuGuest
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            foreach (string a in BuildArguments(env, transport, socketPath, initrd, watchdog))
+            foreach (string a in BuildArguments(env, transport, socketPath, initrd, watchdog, extraKernelArguments))
             {
                 psi.ArgumentList.Add(a);
             }

@@ -149,6 +149,69 @@ public sealed class VirtioPciTransportTests : IDisposable
     }
 
     [Fact]
+    [Trait("Spec", "4.1.4.5.1")]
+    public void IntxPending_SetsTheInterruptStatusBitOfThePciStatusRegisterUntilIsrIsRead()
+    {
+        // VIRTIO 1.3 §4.1.4.5.1 "Device Requirements: ISR status capability": with MSI-X disabled the Interrupt
+        // Status bit (3) of the PCI Status register is the OR of all ISR status bits. Found by the differential
+        // test against QEMU (pci-20-linux intx-status).
+        Assert.True(_linux.Discover());
+        _linux.AssignBar(0xC000_0000);
+        Assert.True(_linux.Negotiate(LinuxFeatures));
+        Assert.True(_linux.SetupQueue(0, _guest.RequestQueue, vector: null));
+        _linux.DriverReady();
+        Assert.Equal(0x0010, _bus.Config16(0x06));
+
+        _guest.AddRequest(GpioMessageType.GetValue, 1, 0);
+        _linux.Kick(0);
+        Assert.Equal(0x0018, _bus.Config16(0x06));
+        Assert.Equal(0x18, _bus.Config8(0x06));
+        Assert.Equal(0x0018_0000u, _bus.Config32(0x04) & 0xFFFF_0000u);
+
+        // INTx Disable masks the pin, not the status bit (PCI Local Bus 3.0 §6.2.3).
+        _bus.WriteConfig16(0x04, 0x0406);
+        Assert.False(_interrupts.Intx);
+        Assert.Equal(0x0018, _bus.Config16(0x06));
+        _bus.WriteConfig16(0x04, 0x0006);
+
+        _bus.WriteConfig16(0x06, 0xFFFF); // read-only: a write does not clear it
+        Assert.Equal(0x0018, _bus.Config16(0x06));
+        Assert.Equal(1, _linux.ReadIsr());
+        Assert.Equal(0x0010, _bus.Config16(0x06));
+    }
+
+    [Fact]
+    [Trait("Spec", "4.1.4.5.1")]
+    public void WithMsix_TheInterruptStatusBitStaysClear()
+    {
+        BringUpMsix();
+        _guest.AddRequest(GpioMessageType.GetValue, 0, 0);
+        _linux.Kick(0);
+        Assert.Single(_interrupts.Messages);
+        Assert.Equal(0x0010, _bus.Config16(0x06));
+    }
+
+    [Fact]
+    [Trait("Spec", "2.4")]
+    public void DeviceReset_ClearsPendingBits_SoUnmaskingSendsNoStaleMessage()
+    {
+        // PCI Local Bus 3.0 §6.8.2.9 "Pending Bits": when the event behind a pending bit is gone the function must
+        // clear the bit; a device reset (VIRTIO 1.3 §2.4 "Device Reset") discards every event. Found by the
+        // differential test against QEMU (pci-50-msix reset-pba, reset-no-msg).
+        BringUpMsix();
+        ulong entry1 = VirtioPciTransport.MsixTableOffset + 16;
+        _bus.WriteBar32(entry1 + 12, 1); // mask vector 1
+        _guest.AddRequest(GpioMessageType.GetValue, 0, 0);
+        _linux.Kick(0);
+        Assert.Equal(2u, _bus.Bar32(VirtioPciTransport.MsixPbaOffset) & 2u);
+
+        _bus.WriteBar8(0x14, 0); // device_status = 0: reset
+        Assert.Equal(0u, _bus.Bar32(VirtioPciTransport.MsixPbaOffset));
+        _bus.WriteBar32(entry1 + 12, 0);
+        Assert.Empty(_interrupts.Messages);
+    }
+
+    [Fact]
     public void NoVector_MeansTheEventIsNotSignalled()
     {
         BringUpMsix();
