@@ -17,6 +17,8 @@ namespace VirtioGpio.Device.Benchmarks;
 /// RING_INDIRECT_DESC). Responses and used entries are verified in setup and cleanup, outside the timed region.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
+[MinColumn]
 [BenchmarkCategory("device")]
 public class DeviceBenchmarks
 {

@@ -59,6 +59,10 @@ public sealed partial class VirtioGpioDevice
         }
     }
 
+    // The per-chain loop is a JIT root of its own: inlined into whatever notify path the VMM compiles around it, it
+    // competes with that caller for the inliner's per-method budget and loses the pop/copy/complete fast paths to
+    // calls (measured: the engine variant of the benchmark nearly doubled when that happened; docs/benchmarks.md).
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void DrainLocked(int queueIndex)
     {
         SplitQueue queue = _queues[queueIndex];
