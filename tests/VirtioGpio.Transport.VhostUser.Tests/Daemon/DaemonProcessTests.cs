@@ -143,7 +143,8 @@ public sealed class DaemonProcessTests : IDisposable
         using DaemonProcess daemon = DaemonProcess.Start("--socket", a, "--socket", b, "--names", "LED0,BTN1", "--control", control, "--trace", trace);
         await daemon.WaitForSocketsAsync(a, b);
         Assert.True(DaemonProcess.IsSocketFile(control));
-        Assert.Contains("listening on " + a, daemon.StandardError, StringComparison.Ordinal);
+        // The socket file exists once bind() returns; the log line follows it (and the pipe reader), so wait for it.
+        await daemon.WaitForStderrAsync("listening on " + a);
 
         using (var client = new ControlClient(control))
         {
