@@ -98,7 +98,12 @@ public readonly ref struct DescriptorChain
             }
         }
 
-        return TryCopyFromReadableSlow(out value);
+        // The slow paths take the chain and the value by value and return the result: handing them `this` or
+        // `value` by reference would make the caller's chain and value address-exposed, so the JIT would keep
+        // them on the stack on the fast path too.
+        (bool ok, T copied) = CopyFromReadableSlow<T>(this);
+        value = copied;
+        return ok;
     }
 
     /// <summary>
@@ -127,32 +132,30 @@ public readonly ref struct DescriptorChain
             }
         }
 
-        return TryCopyToWritableSlow(in value);
+        return CopyToWritableSlow(this, value);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryCopyFromReadableSlow<T>(out T value)
+    private static (bool Ok, T Value) CopyFromReadableSlow<T>(DescriptorChain chain)
         where T : unmanaged
     {
         Span<byte> bytes = stackalloc byte[Unsafe.SizeOf<T>()];
-        DescriptorChainReader reader = CreateReader();
+        DescriptorChainReader reader = chain.CreateReader();
         if (!reader.TryReadExactly(bytes))
         {
-            value = default;
-            return false;
+            return (false, default);
         }
 
-        value = Unsafe.ReadUnaligned<T>(ref MemoryMarshal.GetReference(bytes));
-        return true;
+        return (true, Unsafe.ReadUnaligned<T>(ref MemoryMarshal.GetReference(bytes)));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryCopyToWritableSlow<T>(in T value)
+    private static bool CopyToWritableSlow<T>(DescriptorChain chain, T value)
         where T : unmanaged
     {
         Span<byte> bytes = stackalloc byte[Unsafe.SizeOf<T>()];
         Unsafe.WriteUnaligned(ref MemoryMarshal.GetReference(bytes), value);
-        DescriptorChainWriter writer = CreateWriter();
+        DescriptorChainWriter writer = chain.CreateWriter();
         return writer.TryWriteExactly(bytes);
     }
 }

@@ -53,10 +53,18 @@ public sealed partial class SplitQueue
             }
         }
 
-        if (!popped && !TryPopAvailableSlow(out head, out error))
+        if (!popped)
         {
-            chain = default;
-            return false;
+            // The head comes back as the return value, not through an out parameter, so the fast path's head
+            // stays in a register (an address-taken local would live on the stack).
+            int slowHead = TryPopAvailableSlow(out error);
+            if (slowHead < 0)
+            {
+                chain = default;
+                return false;
+            }
+
+            head = (ushort)slowHead;
         }
 
         // The walk left the chain's shape in fields; the chain is built here, in the caller's frame.
@@ -65,28 +73,30 @@ public sealed partial class SplitQueue
         return true;
     }
 
-    /// <summary>The general pop loop (see <see cref="TryPopAvailable"/>): on success the walk of <paramref name="head"/>'s chain is in the _walk fields.</summary>
-    private bool TryPopAvailableSlow(out ushort head, out VirtqueueError error)
+    /// <summary>
+    /// The general pop loop (see <see cref="TryPopAvailable"/>): returns the popped head, whose walked chain is then in
+    /// the _walk fields, or -1 with <paramref name="error"/> (None when the ring is empty).
+    /// </summary>
+    private int TryPopAvailableSlow(out VirtqueueError error)
     {
-        head = 0;
         if (!_ready || _broken)
         {
             error = _broken ? VirtqueueError.QueueBroken : VirtqueueError.QueueNotReady;
-            return false;
+            return -1;
         }
 
         while (true)
         {
             if (_nextAvail == _availIdxShadow && !TryRefreshAvailIndex(out error))
             {
-                return false; // empty (error None) or broken
+                return -1; // empty (error None) or broken
             }
 
             // VIRTIO 1.3 §2.7.6 "The Virtqueue Available Ring": ring[idx % Queue Size] holds a chain head.
-            if (!TryReadAvailEntry(_nextAvail & _mask, out head))
+            if (!TryReadAvailEntry(_nextAvail & _mask, out ushort head))
             {
                 error = Break(VirtqueueError.RingMemoryUnavailable);
-                return false;
+                return -1;
             }
 
             // GV2; VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table": the table has Queue Size entries,
@@ -96,7 +106,7 @@ public sealed partial class SplitQueue
             if (head >= _size || head >= (uint)inFlight.Length)
             {
                 error = Break(VirtqueueError.InvalidHeadIndex);
-                return false;
+                return -1;
             }
 
             _nextAvail = unchecked((ushort)(_nextAvail + 1)); // wraps by design: 16-bit free-running ring index
@@ -119,12 +129,12 @@ public sealed partial class SplitQueue
             {
                 error = VirtqueueError.None;
                 AssertInvariants();
-                return true;
+                return head;
             }
 
             if (!CompleteMalformedChain(head, chainError, out error))
             {
-                return false;
+                return -1;
             }
         }
     }
