@@ -19,19 +19,25 @@ mr() { devmem "$1" "$2" 2>&1; }
 kr() { printf 'VGPIO-KV d:%s=' "$1"; devmem "$2" "$3" 2>&1; }
 # mw ADDR BITS VALUE: one write through /dev/mem.
 mw() { devmem "$1" "$2" "$3" || dinfo write-failed "$1/$2"; }
-# mpoll KEY ADDR BITS WANT: re-read until the value is WANT (about 5 s at most), then report the last value.
-mpoll() {
+# dpoll KEY WANT READER ARGS...: re-run READER ARGS until it prints WANT (about 5 s at most; a read that prints
+# no 0x value stops it), then report the last value.
+dpoll() {
+  dp_key=$1
+  dp_want=$2
+  shift 2
   i=0
   while :; do
-    v=$(mr "$2" "$3")
+    v=$("$@")
     case "$v" in 0x*) ;; *) break ;; esac
-    [ $((v)) -eq $(($4)) ] && break
+    [ $((v)) -eq $((dp_want)) ] && break
     i=$((i + 1))
     [ $i -ge 500 ] && break
     sleep 0.01
   done
-  dkv "$1" "$v"
+  dkv "$dp_key" "$v"
 }
+# mpoll KEY ADDR BITS WANT: /dev/mem poll.
+mpoll() { dpoll "$1" "$4" mr "$2" "$3"; }
 
 # cr OFFSET BYTES: one aligned configuration-space read of BYTES (1, 2, 4) through sysfs (Linux issues a
 # single config access of that size for an aligned offset), printed as 0x....
@@ -54,17 +60,7 @@ cw() {
   dd if=/tmp/cw.bin of="$CFG" bs="$2" seek=$(($1 / $2)) count=1 conv=notrunc 2>/dev/null
 }
 # cpoll KEY OFFSET BYTES WANT: configuration-space poll.
-cpoll() {
-  i=0
-  while :; do
-    v=$(cr "$2" "$3")
-    [ $((v)) -eq $(($4)) ] && break
-    i=$((i + 1))
-    [ $i -ge 500 ] && break
-    sleep 0.01
-  done
-  dkv "$1" "$v"
-}
+cpoll() { dpoll "$1" "$4" cr "$2" "$3"; }
 
 # ---- virtio-mmio: find the slot whose DeviceID is 41 -------------------------------------------------------
 dfind_mmio() { # dfind_mmio BASE STRIDE COUNT
