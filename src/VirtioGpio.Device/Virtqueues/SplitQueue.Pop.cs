@@ -288,6 +288,23 @@ public sealed partial class SplitQueue
 #else
         ref Descriptor slots = ref MemoryMarshal.GetReference(scratch.AsSpan());
 #endif
+        return TryWalkRequestPair(ref table, ref slots, head, (uint)size) ? VirtqueueError.None : WalkChainLoop(head);
+    }
+
+    /// <summary>The loop of <see cref="WalkChain"/>: any chain, over a resolved descriptor table.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own frame: the pair path in WalkChain stays free of the loop's spills
+    private VirtqueueError WalkChainLoop(ushort head)
+    {
+        Descriptor[] scratch = _scratch;
+        int size = _size;
+
+        // SAFETY: as in WalkChain (checked there): the table was checked at activation, scratch.Length >= size.
+        ref byte table = ref _descHost.At(0);
+#if NET
+        ref Descriptor slots = ref MemoryMarshal.GetArrayDataReference(scratch);
+#else
+        ref Descriptor slots = ref MemoryMarshal.GetReference(scratch.AsSpan());
+#endif
         int n = 0;
         int readable = -1;       // readable count, fixed at the first writable descriptor (-1: none seen yet)
         ulong total = 0;         // readable + writable bytes
@@ -394,6 +411,64 @@ public sealed partial class SplitQueue
         _walkWritableLength = unchecked((uint)(total - readableTotal));
         _walkResolved = resolved;
         return error;
+    }
+
+    /// <summary>
+    /// The commonest chain, straight-line: one device-readable buffer (flags exactly NEXT) followed by one
+    /// device-writable buffer (flags exactly WRITE), both inside the cached buffer region — every request of
+    /// virtio-gpio and of most request/response devices. Each descriptor is read once into registers and copied
+    /// to its scratch slot (VQ-6). When it returns <see langword="true"/> the walk result is exactly what the loop
+    /// of <see cref="WalkChain"/> produces for this chain: every check of the loop holds (no wrap and no length
+    /// overflow follow from both buffers lying inside one region; next &lt; size; readable before writable).
+    /// On <see langword="false"/> nothing is kept and the loop walks the chain from the head again, so which
+    /// error a malformed chain gets is decided there only.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryWalkRequestPair(ref byte table, ref Descriptor slots, uint head, uint size)
+    {
+        // VIRTIO 1.3 §2.7.5 "The Virtqueue Descriptor Table": le64 addr; le32 len; le16 flags; le16 next.
+        ref byte first = ref Unsafe.Add(ref table, (nint)(head * Descriptor.Size));
+        ulong address0 = Unsafe.ReadUnaligned<ulong>(ref first);
+        ulong rest0 = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref first, 8));
+        uint next = (uint)(rest0 >> 48);
+        if ((ushort)(rest0 >> 32) != (ushort)DescriptorFlags.Next || next >= size || size < 2)
+        {
+            return false;
+        }
+
+        ref byte second = ref Unsafe.Add(ref table, (nint)(next * Descriptor.Size));
+        ulong address1 = Unsafe.ReadUnaligned<ulong>(ref second);
+        ulong rest1 = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref second, 8));
+        if ((ushort)(rest1 >> 32) != (ushort)DescriptorFlags.Write)
+        {
+            return false;
+        }
+
+        // GV7 / GV9: both buffers inside the cached region (which ends below 2^64) with the access the device makes.
+        uint length0 = (uint)rest0;
+        uint length1 = (uint)rest1;
+        ulong regionLength = _bufferLength;
+        ulong offset0 = unchecked(address0 - _bufferStart); // wraps by design: huge when below the region
+        ulong offset1 = unchecked(address1 - _bufferStart);
+        if (offset0 >= regionLength || length0 > regionLength - offset0
+            || offset1 >= regionLength || length1 > regionLength - offset1
+            || (_bufferAccess & GuestMemoryAccess.ReadWrite) != GuestMemoryAccess.ReadWrite
+            || (ulong)length0 + length1 > uint.MaxValue)
+        {
+            return false;
+        }
+
+        ref byte slot0 = ref Unsafe.As<Descriptor, byte>(ref slots);
+        Unsafe.WriteUnaligned(ref slot0, address0);
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref slot0, 8), rest0);
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref slot0, Descriptor.Size), address1);
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref slot0, Descriptor.Size + 8), rest1);
+        _walkCount = 2;
+        _walkReadableCount = 1;
+        _walkReadableLength = length0;
+        _walkWritableLength = length1;
+        _walkResolved = true;
+        return true;
     }
 
     /// <summary>The fast walk met an INDIRECT descriptor (the one it would put in scratch slot <paramref name="count"/>): walk its table.</summary>

@@ -297,7 +297,72 @@ public class ChainValidationTests
         Assert.Equal(new byte[] { 1, 2 }, bytes.ToArray());
     }
 
+    [Fact]
+    [Trait("Spec", "GV7")]
+    public void TotalLengthOf2Pow32_IsChainLengthOverflow_EvenAsAPairInTheCachedRegion()
+    {
+        // The engine walks a readable + writable pair straight-line when both buffers lie in the region it cached
+        // for the previous chain. Here that region is 8 GiB, so both buffers pass the region check and only the
+        // 32-bit total (GV7) can reject the pair.
+        AssertRejectedInCachedRegion(VirtqueueError.ChainLengthOverflow, HugeBase, ring =>
+        {
+            ring.WriteDescriptor(10, HugeBase, uint.MaxValue, DescriptorFlags.Next, 11);
+            ring.WriteDescriptor(11, HugeBase + 0x1000, 1, DescriptorFlags.Write);
+            return 10;
+        }, ring => new RegionGuestMemory(new[]
+        {
+            new GuestMemoryRegion(new GuestAddress(0), ring.Ram),
+            GuestMemoryRegion.FromHostPointer(new GuestAddress(HugeBase), 0x1000, 8UL << 30), // never dereferenced
+        }));
+    }
+
+    [Fact]
+    [Trait("Spec", "G2")]
+    public void WritableBufferInReadOnlyMemory_IsGuestMemoryUnavailable_EvenAsAPairInTheCachedRegion()
+    {
+        // As above, with a read-only cached region: the pair's readable buffer fits, its writable one must not.
+        byte[] rom = new byte[0x1000];
+        AssertRejectedInCachedRegion(VirtqueueError.GuestMemoryUnavailable, 0, ring =>
+        {
+            ring.WriteDescriptor(10, RomBase(ring), 8, DescriptorFlags.Next, 11);
+            ring.WriteDescriptor(11, RomBase(ring) + 0x10, 2, DescriptorFlags.Write);
+            return 10;
+        }, ring => new RegionGuestMemory(new[]
+        {
+            new GuestMemoryRegion(new GuestAddress(0), ring.Ram),
+            new GuestMemoryRegion(new GuestAddress(RomBase(ring)), rom, GuestMemoryAccess.Read),
+        }));
+    }
+
     private static ulong RomBase(RingFixture ring) => RingFixture.AlignUp((ulong)ring.Ram.Length, 0x1000);
+
+    /// <summary>
+    /// A one-descriptor readable chain in the bad chain's region is popped first (the engine caches that region), then
+    /// the bad pair. <paramref name="regionBase"/> 0 means the second region of <paramref name="memory"/>, at RomBase.
+    /// </summary>
+    private static void AssertRejectedInCachedRegion(VirtqueueError expected, ulong regionBase, Func<RingFixture, ushort> writeBadChain, Func<RingFixture, IGuestMemory> memory)
+    {
+        var ring = new RingFixture(16);
+        ring.Memory = memory(ring);
+        ulong warmAddress = regionBase != 0 ? regionBase + 0x2000 : RomBase(ring) + 0x100;
+        SplitQueue queue = ring.CreateQueue();
+        ring.WriteDescriptor(4, warmAddress, 8, DescriptorFlags.None);
+        ushort bad = writeBadChain(ring);
+        ring.Publish(4, bad);
+
+        Assert.True(queue.TryPopAvailable(out DescriptorChain warm, out VirtqueueError warmError), $"pop failed: {warmError}");
+        Assert.Equal(4, warm.HeadIndex);
+        Assert.Equal(VirtqueueError.None, queue.AddUsed(4, 0)); // its buffer is never touched
+
+        Assert.False(queue.TryPopAvailable(out _, out VirtqueueError error));
+        Assert.Equal(VirtqueueError.None, error);
+        Assert.False(queue.IsBroken);
+        Assert.Equal(2, ring.UsedIdx);
+        Assert.Equal((bad, 0u), ring.UsedElement(1));
+        Assert.Equal(1, queue.InvalidChainCount);
+        Assert.Equal(expected, queue.LastChainError);
+        Assert.Equal(0, queue.InFlightCount);
+    }
 
     private static void AssertRejected(
         VirtqueueError expected,
