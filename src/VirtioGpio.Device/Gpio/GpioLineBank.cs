@@ -114,21 +114,15 @@ internal sealed class GpioLineBank
     // ----------------------------------------------------------------------------------------------
 
     /// <summary>GET_DIRECTION: 0 none, 1 out, 2 in.</summary>
-    public GpioStatus GetDirection(int line, out byte value, out RejectReason reason)
-    {
-        value = (byte)_lines[line].Direction;
-        reason = RejectReason.None;
-        return GpioStatus.Ok;
-    }
+    public LineResult GetDirection(int line) => LineResult.WithValue((byte)_lines[line].Direction);
 
     /// <summary>SET_DIRECTION (§4.4; D7 for NONE).</summary>
-    public GpioStatus SetDirection(int line, uint rawDirection, out RejectReason reason)
+    public LineResult SetDirection(int line, uint rawDirection)
     {
         // STANDARD.md §4.4: value > 2 → ERR, never truncated to a byte (0x101 is not OUT; PEERS.md VDG-11).
         if (!GpioCodec.TryParseDirection(rawDirection, out GpioDirection direction))
         {
-            reason = RejectReason.InvalidDirection;
-            return GpioStatus.Err;
+            return LineResult.Error(RejectReason.InvalidDirection);
         }
 
         ref Line l = ref _lines[line];
@@ -139,8 +133,7 @@ internal sealed class GpioLineBank
                 // latch; a held pair goes back INVALID as for D12 (PEERS.md VDG-7).
                 if (!TryBackend(line, BackendOp.SetDirectionNone))
                 {
-                    reason = RejectReason.BackendFailure;
-                    return GpioStatus.Err;
+                    return LineResult.Error(RejectReason.BackendFailure);
                 }
 
                 if (l.IrqType != GpioIrqType.None)
@@ -161,15 +154,13 @@ internal sealed class GpioLineBank
                 // STANDARD.md §4.4: SET_DIRECTION(OUT) while the IRQ is enabled → ERR (mirror of R6).
                 if (l.IrqType != GpioIrqType.None)
                 {
-                    reason = RejectReason.OutputWhileIrqEnabled;
-                    return GpioStatus.Err;
+                    return LineResult.Error(RejectReason.OutputWhileIrqEnabled);
                 }
 
                 // S2 / VDG-10: OUT without an earlier SET_VALUE drives the remembered value (low by default).
                 if (!TryBackend(line, BackendOp.SetDirectionOutput, l.OutputValue))
                 {
-                    reason = RejectReason.BackendFailure;
-                    return GpioStatus.Err;
+                    return LineResult.Error(RejectReason.BackendFailure);
                 }
 
                 l.Direction = GpioDirection.Output;
@@ -178,8 +169,7 @@ internal sealed class GpioLineBank
             default:
                 if (!TryBackend(line, BackendOp.SetDirectionInput))
                 {
-                    reason = RejectReason.BackendFailure;
-                    return GpioStatus.Err;
+                    return LineResult.Error(RejectReason.BackendFailure);
                 }
 
                 l.Direction = GpioDirection.Input;
@@ -194,79 +184,65 @@ internal sealed class GpioLineBank
                 break;
         }
 
-        reason = RejectReason.None;
-        return GpioStatus.Ok;
+        return LineResult.Ok;
     }
 
     /// <summary>GET_VALUE: input → the backend's sensed level; output → the driven value; NONE → policy.</summary>
-    public GpioStatus GetValue(int line, out byte value, out RejectReason reason)
+    public LineResult GetValue(int line)
     {
         ref Line l = ref _lines[line];
         if (l.Direction == GpioDirection.Output)
         {
             // STANDARD.md §4.4: GET_VALUE on an OUT line → OK, the driven level.
-            value = (byte)l.OutputValue;
-            reason = RejectReason.None;
-            return GpioStatus.Ok;
+            return LineResult.WithValue((byte)l.OutputValue);
         }
 
         if (l.Direction == GpioDirection.None && !_readUnconfiguredLines)
         {
             // STANDARD.md §4.4: GET_VALUE on a NONE line is unspecified; the strict policy answers ERR.
-            value = 0;
-            reason = RejectReason.UnconfiguredLineRead;
-            return GpioStatus.Err;
+            return LineResult.Error(RejectReason.UnconfiguredLineRead);
         }
 
         if (!TryRead(line, out LineValue level))
         {
-            value = 0;
-            reason = RejectReason.BackendFailure;
-            return GpioStatus.Err;
+            return LineResult.Error(RejectReason.BackendFailure);
         }
 
-        value = (byte)level;
-        reason = RejectReason.None;
-        return GpioStatus.Ok;
+        return LineResult.WithValue((byte)level);
     }
 
     /// <summary>SET_VALUE: value in {0, 1}; accepted on any direction and remembered (S2).</summary>
-    public GpioStatus SetValue(int line, uint rawValue, out RejectReason reason)
+    public LineResult SetValue(int line, uint rawValue)
     {
         // STANDARD.md §4.4: SET_VALUE value > 1 → ERR.
         if (!GpioCodec.TryParseLineValue(rawValue, out LineValue value))
         {
-            reason = RejectReason.InvalidValue;
-            return GpioStatus.Err;
+            return LineResult.Error(RejectReason.InvalidValue);
         }
 
         // S2: on a line that is not (yet) output, remember the value and apply it when the line becomes output.
         if (!TryBackend(line, BackendOp.Write, value))
         {
-            reason = RejectReason.BackendFailure;
-            return GpioStatus.Err;
+            return LineResult.Error(RejectReason.BackendFailure);
         }
 
         _lines[line].OutputValue = value;
-        reason = RejectReason.None;
-        return GpioStatus.Ok;
+        return LineResult.Ok;
     }
 
     /// <summary>SET_IRQ_TYPE (§6.2 first three rows; R5, R6, R8, D10, D12).</summary>
-    public GpioStatus SetIrqType(int line, uint rawType, bool irqNegotiated, out RejectReason reason)
+    public LineResult SetIrqType(int line, uint rawType, bool irqNegotiated)
     {
         // R5: SET_IRQ_TYPE "is allowed only if the VIRTIO_GPIO_F_IRQ feature has been negotiated".
         if (!irqNegotiated)
         {
-            reason = RejectReason.IrqNotNegotiated;
-            return GpioStatus.Err;
+            return LineResult.Error(RejectReason.IrqNotNegotiated);
         }
 
         // STANDARD.md §4.3: exactly one of {0, 1, 2, 3, 4, 8}; a mask test is not enough (VDG-11).
         if (!GpioCodec.TryParseIrqType(rawType, out GpioIrqType type))
         {
-            reason = RejectReason.InvalidIrqType;
-            return GpioStatus.Err;
+            return LineResult.Error(RejectReason.InvalidIrqType);
         }
 
         ref Line l = ref _lines[line];
@@ -274,8 +250,7 @@ internal sealed class GpioLineBank
         // R6: no IRQ messages for an output line.
         if (l.Direction == GpioDirection.Output)
         {
-            reason = RejectReason.IrqOnOutputLine;
-            return GpioStatus.Err;
+            return LineResult.Error(RejectReason.IrqOnOutputLine);
         }
 
         if (type == GpioIrqType.None)
@@ -290,30 +265,26 @@ internal sealed class GpioLineBank
             l.IrqType = GpioIrqType.None;
             l.Latched = false;
             ReturnHeldPairInvalid(line);
-            reason = RejectReason.None;
-            return GpioStatus.Ok;
+            return LineResult.Ok;
         }
 
         if (l.IrqType == type)
         {
             // §4.4: the same type again is an idempotent no-op (VDG-10).
-            reason = RejectReason.None;
-            return GpioStatus.Ok;
+            return LineResult.Ok;
         }
 
         if (l.IrqType != GpioIrqType.None && !_implicitIrqTypeChange)
         {
             // R8: the driver must disable before changing the trigger type: ERR and change nothing (default).
-            reason = RejectReason.IrqTypeChangeWhileEnabled;
-            return GpioStatus.Err;
+            return LineResult.Error(RejectReason.IrqTypeChangeWhileEnabled);
         }
 
         // Enable (or, with the R8 option, disable-then-enable: the latch is discarded as on disable (D10), and
         // the held pair stays armed instead of making an INVALID round trip).
         if (!TryBackend(line, BackendOp.SetIrqType, default, type))
         {
-            reason = RejectReason.BackendFailure;
-            return GpioStatus.Err;
+            return LineResult.Error(RejectReason.BackendFailure);
         }
 
         l.IrqType = type;
@@ -327,8 +298,7 @@ internal sealed class GpioLineBank
             }
         }
 
-        reason = RejectReason.None;
-        return GpioStatus.Ok;
+        return LineResult.Ok;
     }
 
     // ----------------------------------------------------------------------------------------------

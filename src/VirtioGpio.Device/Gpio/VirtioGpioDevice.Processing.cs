@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
-using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
@@ -72,19 +71,7 @@ public sealed partial class VirtioGpioDevice
         {
             while (true)
             {
-                DescriptorChain chain;
-                VirtqueueError error;
-                while (queue.TryPopAvailable(out chain, out error))
-                {
-                    if (isEventq)
-                    {
-                        ProcessEventPair(queue, in chain);
-                    }
-                    else
-                    {
-                        ProcessRequest(queue, in chain);
-                    }
-                }
+                VirtqueueError error = isEventq ? DrainEventPairs(queue) : DrainRequests(queue);
 
                 if (queue.IsBroken)
                 {
@@ -130,11 +117,71 @@ public sealed partial class VirtioGpioDevice
         }
     }
 
+    // One pop loop per queue: the eventq handler takes its chain by reference, and a chain local passed by reference
+    // anywhere in the request loop would keep every chain of that loop on the stack.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private VirtqueueError DrainRequests(SplitQueue queue)
+    {
+        VirtqueueError error;
+        while (queue.TryPopAvailable(out DescriptorChain chain, out error))
+        {
+            ProcessRequest(queue, chain);
+        }
+
+        return error;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private VirtqueueError DrainEventPairs(SplitQueue queue)
+    {
+        VirtqueueError error;
+        while (queue.TryPopAvailable(out DescriptorChain chain, out error))
+        {
+            ProcessEventPair(queue, in chain);
+        }
+
+        return error;
+    }
+
     // ------------------------------------------------------------------------------------------------
     // requestq (VIRTIO 1.3 §5.18.6 "Device Operation: requestq"; STANDARD.md §4)
     // ------------------------------------------------------------------------------------------------
 
-    private void ProcessRequest(SplitQueue queue, in DescriptorChain chain)
+    // The request path every driver takes: an 8-byte request and a response buffer that holds the whole 2-byte
+    // response in its first writable descriptor, in the queue's resolved region. After the line operation only the head,
+    // the request and the response location are used, never the chain (it need not be reloaded). Anything else (no or a short
+    // writable part, a split or short request, memory without a host base) is ProcessRequestGeneral, with the same
+    // answers (STANDARD.md §4.4).
+    private void ProcessRequest(SplitQueue queue, DescriptorChain chain)
+    {
+        ref byte responseTarget = ref chain.WritableHostRef(GpioResponse.Size);
+        if (Unsafe.IsNullRef(ref responseTarget) || !chain.TryCopyFromReadable(out ulong wire))
+        {
+            ProcessRequestGeneral(queue, chain);
+            return;
+        }
+
+        // G1: the request is the first 8 bytes of the readable buffers (VDG-2), copied once, into a register.
+        GpioRequest request = GpioCodec.DecodeRequest(wire);
+        if (request.Type == GpioMessageType.GetLineNames)
+        {
+            ProcessLineNames(queue, chain, request);
+            return;
+        }
+
+        ushort head = chain.HeadIndex;
+        LineResult result = ExecuteRequest(request);
+
+        // D1 / G4: status and value, exactly 2 bytes (virtio_gpio_response, VIRTIO 1.3 §5.18.6 "Device Operation:
+        // requestq"). SAFETY: WritableHostRef checked that the first writable buffer holds them, in the region.
+        Unsafe.WriteUnaligned(ref responseTarget, result.WireResponse);
+        Complete(queue, RequestQueueIndex, head, GpioResponse.Size);
+        AfterRequest(request, result);
+    }
+
+    /// <summary>Any request chain: no or a short writable part, a split or short request (STANDARD.md §4.4; R2, G1, G4).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // cold: keeps ProcessRequest's frame small
+    private void ProcessRequestGeneral(SplitQueue queue, DescriptorChain chain)
     {
         ushort head = chain.HeadIndex;
         uint writable = chain.WritableLength;
@@ -145,86 +192,65 @@ public sealed partial class VirtioGpioDevice
         }
 
         // G1: the request is the first 8 bytes of the concatenated readable buffers, whatever the split (VDG-2).
-        // It is copied once, into a register, and every decision is made on that copy.
         if (!chain.TryCopyFromReadable(out ulong wire))
         {
-            RejectShortRequest(queue, in chain);
+            RejectShortRequest(queue, chain);
             return;
         }
 
         GpioRequest request = GpioCodec.DecodeRequest(wire);
         if (request.Type == GpioMessageType.GetLineNames)
         {
-            ProcessLineNames(queue, in chain, request);
+            ProcessLineNames(queue, chain, request);
             return;
         }
 
-        GpioStatus status;
-        byte value = 0;
-        RejectReason reason;
-        if (writable < GpioResponse.Size)
-        {
-            // STANDARD.md §4.4: a response buffer that is too small gets ERR in what fits; nothing is executed.
-            status = GpioStatus.Err;
-            reason = RejectReason.ResponseBufferTooSmall;
-        }
-        else if (!_bank.TryGetLine(request.Line, out int line))
+        // STANDARD.md §4.4: a response buffer that is too small gets ERR in what fits; nothing is executed.
+        LineResult result = writable < GpioResponse.Size ? LineResult.Error(RejectReason.ResponseBufferTooSmall) : ExecuteRequest(request);
+        ushort response = result.WireResponse;
+
+        // Used length = bytes written: 2 when the response fits, what fits otherwise (G4; VDG-4 / N4).
+        uint written = chain.TryCopyToWritable(response) ? GpioResponse.Size : WriteResponseWhatFits(chain, response);
+        Complete(queue, RequestQueueIndex, head, written);
+        AfterRequest(request, result);
+    }
+
+    /// <summary>A request other than GET_LINE_NAMES, on the guest's line number (STANDARD.md §4.4).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private LineResult ExecuteRequest(GpioRequest request)
+    {
+        if (!_bank.TryGetLine(request.Line, out int line))
         {
             // §4.4: gpio >= ngpio → ERR, never an array index (VDG-1 / N1). Unknown types with a bad line land here too.
-            status = GpioStatus.Err;
-            reason = GpioCodec.IsKnownMessageType(request.Type) ? RejectReason.LineOutOfRange : RejectReason.UnknownType;
-        }
-        else
-        {
-            // GET_VALUE (polling: the most frequent request) inline; the others out of line.
-            status = request.Type == GpioMessageType.GetValue
-                ? _bank.GetValue(line, out value, out reason)
-                : ExecuteLineRequest(request.Type, line, request.Value, out value, out reason);
+            return LineResult.Error(GpioCodec.IsKnownMessageType(request.Type) ? RejectReason.LineOutOfRange : RejectReason.UnknownType);
         }
 
-        // D1: every field is set; on failure the value byte is zeroed. Used length = bytes written: exactly 2 on a
-        // well-formed chain, what fits otherwise (G4; VDG-4 / N4).
-        if (status != GpioStatus.Ok)
-        {
-            value = 0;
-        }
-
-        // virtio_gpio_response: u8 status; u8 value (VIRTIO 1.3 §5.18.6 "Device Operation: requestq"), in memory order.
-        ushort response = (ushort)((uint)status | ((uint)value << 8));
-        if (!BitConverter.IsLittleEndian)
-        {
-            response = BinaryPrimitives.ReverseEndianness(response);
-        }
-
-        uint written = chain.TryCopyToWritable(response) ? GpioResponse.Size : WriteResponseWhatFits(in chain, response);
-        Complete(queue, RequestQueueIndex, head, written);
-        AfterRequest(request, status, value, reason);
+        // GET_VALUE (polling: the most frequent request) inline; the others out of line.
+        return request.Type == GpioMessageType.GetValue ? _bank.GetValue(line) : ExecuteLineRequest(request.Type, line, request.Value);
     }
 
     /// <summary>Every request type but GET_VALUE and GET_LINE_NAMES, on a validated line (STANDARD.md §4.4).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private GpioStatus ExecuteLineRequest(GpioMessageType type, int line, uint requestValue, out byte value, out RejectReason reason)
+    private LineResult ExecuteLineRequest(GpioMessageType type, int line, uint requestValue)
     {
-        value = 0;
         switch (type)
         {
             case GpioMessageType.SetValue:
-                return _bank.SetValue(line, requestValue, out reason);
+                return _bank.SetValue(line, requestValue);
             case GpioMessageType.GetDirection:
-                return _bank.GetDirection(line, out value, out reason);
+                return _bank.GetDirection(line);
             case GpioMessageType.SetDirection:
-                return _bank.SetDirection(line, requestValue, out reason);
+                return _bank.SetDirection(line, requestValue);
             case GpioMessageType.SetIrqType:
-                return _bank.SetIrqType(line, requestValue, _irqNegotiated, out reason);
+                return _bank.SetIrqType(line, requestValue, _irqNegotiated);
             default:
-                reason = RejectReason.UnknownType; // §4.4: unknown type → ERR
-                return GpioStatus.Err;
+                return LineResult.Error(RejectReason.UnknownType); // §4.4: unknown type → ERR
         }
     }
 
     /// <summary>G4 / STANDARD.md §4.4: a response buffer split over descriptors, or too small: write what fits.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)] // cold: keeps ProcessRequest's frame small
-    private static uint WriteResponseWhatFits(in DescriptorChain chain, ushort response)
+    private static uint WriteResponseWhatFits(DescriptorChain chain, ushort response)
     {
         Span<byte> bytes = stackalloc byte[GpioResponse.Size];
         Unsafe.WriteUnaligned(ref bytes[0], response); // already in memory order
@@ -244,7 +270,7 @@ public sealed partial class VirtioGpioDevice
 
     /// <summary>R2: a short request → ERR if a writable byte exists.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)] // cold: keeps ProcessRequest's frame small
-    private void RejectShortRequest(SplitQueue queue, in DescriptorChain chain)
+    private void RejectShortRequest(SplitQueue queue, DescriptorChain chain)
     {
         DescriptorChainWriter writer = chain.CreateWriter();
         WriteError(ref writer, 1);
@@ -254,21 +280,20 @@ public sealed partial class VirtioGpioDevice
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)] // cold: keeps ProcessRequest's frame small
-    private void ProcessLineNames(SplitQueue queue, in DescriptorChain chain, GpioRequest request)
+    private void ProcessLineNames(SplitQueue queue, DescriptorChain chain, GpioRequest request)
     {
         DescriptorChainWriter writer = chain.CreateWriter();
         // STANDARD.md §4.4: gpio and value of GET_LINE_NAMES are ignored (lenient); D3: no names → ERR.
         uint size = _namesSize;
-        GpioStatus status = GpioStatus.Err;
-        RejectReason reason;
+        LineResult result;
         if (size == 0)
         {
-            reason = RejectReason.LineNamesNotSupported;
+            result = LineResult.Error(RejectReason.LineNamesNotSupported);
             WriteError(ref writer, 1);
         }
         else if (chain.WritableLength < 1 + (ulong)size)
         {
-            reason = RejectReason.ResponseBufferTooSmall;
+            result = LineResult.Error(RejectReason.ResponseBufferTooSmall);
             WriteError(ref writer, (int)size);
         }
         else
@@ -278,27 +303,26 @@ public sealed partial class VirtioGpioDevice
             ok[0] = (byte)GpioStatus.Ok;
             writer.Write(ok);
             writer.Write(_names.Block);
-            status = GpioStatus.Ok;
-            reason = RejectReason.None;
+            result = LineResult.Ok;
         }
 
         Complete(queue, RequestQueueIndex, chain.HeadIndex, writer.BytesWritten);
-        AfterRequest(request, status, 0, reason);
+        AfterRequest(request, result);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void AfterRequest(GpioRequest request, GpioStatus status, byte value, RejectReason reason)
+    private void AfterRequest(GpioRequest request, LineResult result)
     {
-        bool failed = status != GpioStatus.Ok;
+        bool failed = !result.IsOk;
         _metrics.Request((ushort)request.Type, failed);
         if (failed)
         {
-            LogRejectedRequest((ushort)request.Type, request.Line, request.Value, reason);
+            LogRejectedRequest((ushort)request.Type, request.Line, request.Value, result.Reason);
         }
 
         if (RequestProcessed is not null)
         {
-            _requestEvents.Post(new GpioRequestEvent(request.Type, request.Line, request.Value, status, value, _time.GetUtcNow()));
+            _requestEvents.Post(new GpioRequestEvent(request.Type, request.Line, request.Value, result.Status, result.Value, _time.GetUtcNow()));
         }
     }
 
@@ -497,7 +521,7 @@ public sealed partial class VirtioGpioDevice
                     }
                     else
                     {
-                        ProcessRequest(queue, in chain);
+                        ProcessRequest(queue, chain);
                     }
 
                     continue;

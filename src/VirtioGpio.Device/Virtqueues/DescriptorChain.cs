@@ -135,6 +135,31 @@ public readonly ref struct DescriptorChain
         return CopyToWritableSlow(this, value);
     }
 
+    /// <summary>
+    /// The host location of the first device-writable buffer when it holds at least <paramref name="size"/> bytes and
+    /// the chain lies in the queue's resolved region; a null reference otherwise (test with <c>Unsafe.IsNullRef</c>).
+    /// For a device that decides what to write before writing it: the chain need not be kept meanwhile.
+    /// </summary>
+    /// <param name="size">The number of bytes the caller will write at the returned location, at most.</param>
+    /// <returns>The first writable byte, or a null reference.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref byte WritableHostRef(uint size)
+    {
+        int readable = _readableCount;
+        if (_host.IsValid && (uint)readable < (uint)_descriptors.Length)
+        {
+            ref readonly Descriptor first = ref Unsafe.Add(ref MemoryMarshal.GetReference(_descriptors), readable);
+            if (first.Length >= size)
+            {
+                // SAFETY: the first writable buffer [addr, addr + len) was checked at pop to lie, writable, in the
+                // region of _host; the caller writes at most size <= len bytes.
+                return ref _host.At(first.Address.Value);
+            }
+        }
+
+        return ref Unsafe.NullRef<byte>();
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static (bool Ok, T Value) CopyFromReadableSlow<T>(DescriptorChain chain)
         where T : unmanaged

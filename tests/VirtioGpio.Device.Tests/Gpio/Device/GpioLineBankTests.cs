@@ -42,9 +42,13 @@ public class GpioLineBankTests
         }
     }
 
-    private static void Ok(GpioStatus status) => Assert.Equal(GpioStatus.Ok, status);
+    private static void Ok(LineResult result) => Assert.Equal(GpioStatus.Ok, result.Status);
 
-    private static void Err(GpioStatus status) => Assert.Equal(GpioStatus.Err, status);
+    private static void Err(LineResult result)
+    {
+        Assert.Equal(GpioStatus.Err, result.Status);
+        Assert.Equal(0, result.Value); // D1: the value byte is zero on failure
+    }
 
     [Theory]
     [InlineData((ushort)0, true)]
@@ -62,15 +66,15 @@ public class GpioLineBankTests
     public void EnableWithHeldPairAndActiveLevelReturnsValidElseKeepsItArmed()
     {
         var f = new Fixture();
-        Ok(f.Bank.SetDirection(0, 2, out _));
+        Ok(f.Bank.SetDirection(0, 2));
         Assert.Equal(PairOutcome.Held, f.Bank.OnPairArrived(0, 7, new GuestAddress(0x700), out _));
-        Ok(f.Bank.SetIrqType(0, 4, true, out _)); // LEVEL_HIGH, level low: keep armed
+        Ok(f.Bank.SetIrqType(0, 4, true)); // LEVEL_HIGH, level low: keep armed
         Assert.Empty(f.Completer.Completed);
-        Ok(f.Bank.SetIrqType(0, 0, true, out _));
+        Ok(f.Bank.SetIrqType(0, 0, true));
         Assert.Equal((0, (ushort)7, 0x700UL, GpioIrqStatus.Invalid), Assert.Single(f.Completer.Completed));
 
         Assert.Equal(PairOutcome.Held, f.Bank.OnPairArrived(0, 8, new GuestAddress(0x800), out _));
-        Ok(f.Bank.SetIrqType(0, 8, true, out _)); // LEVEL_LOW, level low: VALID at once
+        Ok(f.Bank.SetIrqType(0, 8, true)); // LEVEL_LOW, level low: VALID at once
         Assert.Equal((0, (ushort)8, 0x800UL, GpioIrqStatus.Valid), f.Completer.Completed[1]);
     }
 
@@ -78,13 +82,14 @@ public class GpioLineBankTests
     public void DifferentTypeWhileEnabledIsErrAndChangesNothing()
     {
         var f = new Fixture();
-        Ok(f.Bank.SetIrqType(1, 1, true, out _));
+        Ok(f.Bank.SetIrqType(1, 1, true));
         f.Level(1, true); // latched
-        Err(f.Bank.SetIrqType(1, 2, true, out RejectReason reason));
-        Assert.Equal(RejectReason.IrqTypeChangeWhileEnabled, reason);
+        LineResult r = f.Bank.SetIrqType(1, 2, true);
+        Err(r);
+        Assert.Equal(RejectReason.IrqTypeChangeWhileEnabled, r.Reason);
         Assert.Equal(GpioIrqType.EdgeRising, f.Bank.GetState(1).IrqType);
         Assert.True(f.Bank.GetState(1).IsEdgeLatched);
-        Ok(f.Bank.SetIrqType(1, 1, true, out _)); // same type: no-op, latch kept
+        Ok(f.Bank.SetIrqType(1, 1, true)); // same type: no-op, latch kept
         Assert.True(f.Bank.GetState(1).IsEdgeLatched);
     }
 
@@ -102,13 +107,13 @@ public class GpioLineBankTests
         Assert.True(f.Bank.GetState(0).IsInterruptArmed);
 
         // edge type, latched → VALID at once, latch cleared.
-        Ok(f.Bank.SetIrqType(1, 3, true, out _));
+        Ok(f.Bank.SetIrqType(1, 3, true));
         f.Level(1, true);
         Assert.Equal(PairOutcome.CompleteValid, f.Bank.OnPairArrived(1, 3, new GuestAddress(0x30), out _));
         Assert.False(f.Bank.GetState(1).IsEdgeLatched);
 
         // level type, active → VALID at once; otherwise held.
-        Ok(f.Bank.SetIrqType(2, 4, true, out _));
+        Ok(f.Bank.SetIrqType(2, 4, true));
         Assert.Equal(PairOutcome.Held, f.Bank.OnPairArrived(2, 4, new GuestAddress(0x40), out _));
         f.Level(2, true);
         Assert.Equal(GpioIrqStatus.Valid, f.Completer.Completed.Last().Status);
@@ -119,8 +124,8 @@ public class GpioLineBankTests
     public void EdgeTypesMatchOnlyTheirEdges()
     {
         var f = new Fixture();
-        Ok(f.Bank.SetIrqType(0, 1, true, out _)); // rising
-        Ok(f.Bank.SetIrqType(1, 2, true, out _)); // falling
+        Ok(f.Bank.SetIrqType(0, 1, true)); // rising
+        Ok(f.Bank.SetIrqType(1, 2, true)); // falling
         f.Level(0, true);
         f.Level(1, true);
         Assert.True(f.Bank.GetState(0).IsEdgeLatched);
@@ -133,16 +138,16 @@ public class GpioLineBankTests
     public void SuspendedEventqLatchesEdgesDefersInvalidAndResumeDelivers()
     {
         var f = new Fixture();
-        Ok(f.Bank.SetIrqType(0, 1, true, out _));
-        Ok(f.Bank.SetIrqType(1, 1, true, out _));
-        Ok(f.Bank.SetIrqType(2, 4, true, out _));
+        Ok(f.Bank.SetIrqType(0, 1, true));
+        Ok(f.Bank.SetIrqType(1, 1, true));
+        Ok(f.Bank.SetIrqType(2, 4, true));
         f.Bank.OnPairArrived(0, 10, new GuestAddress(0x100), out _);
         f.Bank.OnPairArrived(1, 11, new GuestAddress(0x110), out _);
         f.Bank.OnPairArrived(2, 12, new GuestAddress(0x120), out _);
 
         f.Completer.CanCompletePairs = false;
         f.Level(0, true);                          // latched, not completed
-        Ok(f.Bank.SetIrqType(1, 0, true, out _));  // INVALID due, deferred
+        Ok(f.Bank.SetIrqType(1, 0, true));  // INVALID due, deferred
         f.Level(2, true);                          // level: re-evaluated at resume
         Assert.Empty(f.Completer.Completed);
         Assert.False(f.Bank.GetState(1).IsInterruptArmed);
@@ -158,7 +163,7 @@ public class GpioLineBankTests
     public void ForgetPairsDropsHeldPairsWithoutCompletingAndKeepsLineState()
     {
         var f = new Fixture();
-        Ok(f.Bank.SetIrqType(0, 3, true, out _));
+        Ok(f.Bank.SetIrqType(0, 3, true));
         f.Bank.OnPairArrived(0, 1, new GuestAddress(0x10), out _);
         f.Bank.ForgetPairs();
         Assert.Empty(f.Completer.Completed);
@@ -171,9 +176,9 @@ public class GpioLineBankTests
     public void ResetRestoresDefaultsReleasesTheBackendAndKeepsHostLevels()
     {
         var f = new Fixture();
-        Ok(f.Bank.SetValue(0, 1, out _));
-        Ok(f.Bank.SetDirection(0, 1, out _));
-        Ok(f.Bank.SetIrqType(1, 8, true, out _));
+        Ok(f.Bank.SetValue(0, 1));
+        Ok(f.Bank.SetDirection(0, 1));
+        Ok(f.Bank.SetIrqType(1, 8, true));
         f.Lines.SetInputLevel(2, LineValue.High);
         f.Bank.Reset();
 
@@ -184,19 +189,21 @@ public class GpioLineBankTests
 
         Assert.Equal(GpioDirection.None, f.Lines.GetDirection(0));
         Assert.Equal(GpioIrqType.None, f.Lines.GetIrqType(1));
-        Ok(f.Bank.GetValue(2, out byte v, out _));
-        Assert.Equal(1, v);
+        LineResult r = f.Bank.GetValue(2);
+        Ok(r);
+        Assert.Equal(1, r.Value);
     }
 
     [Fact]
     public void GetValueOnNoneLineFollowsThePolicy()
     {
         var strict = new Fixture(readNone: false);
-        Err(strict.Bank.GetValue(0, out byte v, out RejectReason reason));
-        Assert.Equal(RejectReason.UnconfiguredLineRead, reason);
-        Assert.Equal(0, v);
-        Ok(strict.Bank.SetDirection(0, 2, out _));
-        Ok(strict.Bank.GetValue(0, out _, out _));
+        LineResult r = strict.Bank.GetValue(0);
+        Err(r);
+        Assert.Equal(RejectReason.UnconfiguredLineRead, r.Reason);
+        Assert.Equal(0, r.Value);
+        Ok(strict.Bank.SetDirection(0, 2));
+        Ok(strict.Bank.GetValue(0));
     }
 
     [Fact]
@@ -205,11 +212,12 @@ public class GpioLineBankTests
         var backend = new ThrowingBackend();
         var completer = new Completer();
         var bank = new GpioLineBank(backend, completer, TimeProvider.System);
-        Err(bank.SetDirection(0, 1, out RejectReason reason));
-        Assert.Equal(RejectReason.BackendFailure, reason);
+        LineResult r = bank.SetDirection(0, 1);
+        Err(r);
+        Assert.Equal(RejectReason.BackendFailure, r.Reason);
         Assert.Equal(GpioDirection.None, bank.GetState(0).Direction);
-        Err(bank.SetValue(0, 1, out _));
-        Err(bank.GetValue(0, out _, out _));
+        Err(bank.SetValue(0, 1));
+        Err(bank.GetValue(0));
         Assert.IsType<IOException>(bank.TakeBackendException());
         Assert.Null(bank.TakeBackendException());
     }
