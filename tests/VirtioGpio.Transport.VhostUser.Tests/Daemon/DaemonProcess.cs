@@ -64,13 +64,20 @@ internal sealed partial class DaemonProcess : IDisposable
     public static DaemonProcess Start(params string[] args)
     {
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
-        var info = new ProcessStartInfo(dotnet)
+
+        // A job started in the background by a non-interactive shell (`.ci/run &`, nohup) inherits SIGINT and SIGQUIT
+        // as ignored, and a process keeps an ignored disposition across exec: the daemon, like any Unix program, then
+        // never sees SIGINT (docs/daemon.md). The tests exercise the daemon's own SIGINT handling, so they start it the
+        // way an interactive shell would, with both back at their defaults (coreutils env, Debian 12: 9.1).
+        var info = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        info.ArgumentList.Add("--default-signal=INT,QUIT");
+        info.ArgumentList.Add(dotnet);
         info.ArgumentList.Add(DaemonDll);
         foreach (string arg in args)
         {
