@@ -119,17 +119,12 @@ public readonly ref struct DescriptorChain
     public bool TryCopyToWritable<T>(in T value)
         where T : unmanaged
     {
-        int readable = _readableCount;
-        if (_host.IsValid && (uint)readable < (uint)_descriptors.Length)
+        ref byte target = ref WritableHostRef((uint)Unsafe.SizeOf<T>());
+        if (!Unsafe.IsNullRef(ref target))
         {
-            ref readonly Descriptor first = ref Unsafe.Add(ref MemoryMarshal.GetReference(_descriptors), readable);
-            if (first.Length >= (uint)Unsafe.SizeOf<T>())
-            {
-                // SAFETY: the first writable buffer [addr, addr + len) was checked at pop to lie, writable, in the
-                // region of _host, and sizeof(T) <= len.
-                Unsafe.WriteUnaligned(ref _host.At(first.Address.Value), value);
-                return true;
-            }
+            // SAFETY: WritableHostRef returned the first writable buffer, which holds sizeof(T) bytes in the region.
+            Unsafe.WriteUnaligned(ref target, value);
+            return true;
         }
 
         return CopyToWritableSlow(this, value);

@@ -288,23 +288,13 @@ public sealed partial class SplitQueue
 #else
         ref Descriptor slots = ref MemoryMarshal.GetReference(scratch.AsSpan());
 #endif
-        return TryWalkRequestPair(ref table, ref slots, head, (uint)size) ? VirtqueueError.None : WalkChainLoop(head);
+        return TryWalkRequestPair(ref table, ref slots, head, (uint)size) ? VirtqueueError.None : WalkChainLoop(ref table, ref slots, head, size);
     }
 
-    /// <summary>The loop of <see cref="WalkChain"/>: any chain, over a resolved descriptor table.</summary>
+    /// <summary>The loop of <see cref="WalkChain"/>: any chain, over the resolved descriptor table and scratch slots it passes.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)] // its own frame: the pair path in WalkChain stays free of the loop's spills
-    private VirtqueueError WalkChainLoop(ushort head)
+    private VirtqueueError WalkChainLoop(ref byte table, ref Descriptor slots, ushort head, int size)
     {
-        Descriptor[] scratch = _scratch;
-        int size = _size;
-
-        // SAFETY: as in WalkChain (checked there): the table was checked at activation, scratch.Length >= size.
-        ref byte table = ref _descHost.At(0);
-#if NET
-        ref Descriptor slots = ref MemoryMarshal.GetArrayDataReference(scratch);
-#else
-        ref Descriptor slots = ref MemoryMarshal.GetReference(scratch.AsSpan());
-#endif
         int n = 0;
         int readable = -1;       // readable count, fixed at the first writable descriptor (-1: none seen yet)
         ulong total = 0;         // readable + writable bytes
